@@ -1,0 +1,38 @@
+"""Remove what the chosen task does not use, then print the next steps."""
+
+import json
+import shutil
+from pathlib import Path
+
+ANSWERS = json.loads({{ cookiecutter | tojson | tojson }})
+
+# Paths (relative to the project) that only one task uses. The vision slice is the skeleton every task
+# trains with until the NLP baseline lands, so nothing is removed for "nlp" yet.
+ONLY_FOR: dict[str, list[str]] = {
+    "vision": [],
+    "nlp": [],
+}
+
+
+def prune(root: Path, task: str) -> None:
+    for other, paths in ONLY_FOR.items():
+        if task in (other, "both"):
+            continue
+        for relative in paths:
+            path = root / relative
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
+
+
+if __name__ == "__main__":
+    prune(Path.cwd(), ANSWERS["task"])
+    print(f"""
+Created {ANSWERS['project_slug']}/ ({ANSWERS['task']}). Next steps:
+
+    cd {ANSWERS['project_slug']}
+    make setup                 # virtual environment with the pinned dependencies (.venv)
+    make train                 # fold 0 on the embedded demo competition
+    make test                  # the project's own tests
+""")

@@ -1,0 +1,162 @@
+"""The experiment config: typed dataclasses, filled from one YAML file and then from dotted flags.
+
+`load_config("configs/vision.yaml", ["--trainer.max_epochs", "3"])` returns a `Config`. An unknown key,
+a wrong type or a value outside its choices raises `ConfigError` naming the key, before any work starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from omegaconf import MISSING, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from .atomic import write_text
+
+PROBLEMS = ("multiclass",)
+SPLITTERS = ("kfold", "stratified")
+
+
+class ConfigError(ValueError):
+    """A config value that cannot work; the message names the key."""
+
+
+@dataclass
+class DataConfig:
+    dir: str = MISSING  # the competition folder: train.csv, test.csv, sample_submission.csv, images
+    train_csv: str = "train.csv"
+    test_csv: str = "test.csv"
+    sample_submission: str = "sample_submission.csv"
+    id_col: str = "id"
+    target_col: str = "label"
+    # Where a row's image lives, relative to `dir`, filled from the row's columns.
+    train_image: str = "train/{id}.png"
+    test_image: str = "test/{id}.png"
+    image_size: int = 32
+    batch_size: int = 64
+    num_workers: int = 0
+
+
+@dataclass
+class CVConfig:
+    n_folds: int = 5
+    splitter: str = "stratified"
+
+
+@dataclass
+class ModelConfig:
+    name: str = MISSING  # any timm model name
+    pretrained: bool = False  # True downloads from the hub: not possible in an offline Kaggle kernel
+    in_chans: int = 3
+    drop_rate: float = 0.0
+    drop_path_rate: float = 0.0
+
+
+@dataclass
+class OptimConfig:
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_pct: float = 0.1  # share of all steps spent warming up, before the cosine decay
+    label_smoothing: float = 0.0
+
+
+@dataclass
+class TrainerConfig:
+    """Passed as is to `lightning.Trainer`: each key is the Trainer argument of the same name."""
+
+    max_epochs: int = 10
+    accelerator: str = "auto"
+    devices: Any = "auto"
+    precision: str = "32-true"
+    accumulate_grad_batches: int = 1
+    gradient_clip_val: float | None = None
+    deterministic: bool = False
+    log_every_n_steps: int = 10
+    limit_train_batches: int | float = 1.0  # an int counts batches, a float is a share of them
+    limit_val_batches: int | float = 1.0
+    num_sanity_val_steps: int = 2
+    enable_progress_bar: bool = True
+    enable_model_summary: bool = True
+
+
+@dataclass
+class WandbConfig:
+    project: str = MISSING
+    entity: str | None = None
+    # online, offline or disabled; empty means online with credentials, offline without them.
+    # The WANDB_MODE environment variable wins over this.
+    mode: str | None = None
+
+
+@dataclass
+class Config:
+    experiment: str = MISSING  # names the run group in W&B and the folder outputs/<experiment>/
+    seed: int = 42
+    problem: str = "multiclass"
+    metric: str = "accuracy"
+    output_dir: str = "outputs"
+    data: DataConfig = field(default_factory=DataConfig)
+    cv: CVConfig = field(default_factory=CVConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    wandb: WandbConfig = field(default_factory=WandbConfig)
+
+    @property
+    def experiment_dir(self) -> Path:
+        return Path(self.output_dir) / self.experiment
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _dotlist(overrides: list[str]) -> list[str]:
+    """["--a.b", "1", "--c=2"] -> ["a.b=1", "c=2"]."""
+    dotlist, items = [], iter(overrides)
+    for item in items:
+        if not item.startswith("--"):
+            raise ConfigError(f"unexpected argument {item!r}: config overrides look like --trainer.max_epochs 3")
+        key, sep, value = item[2:].partition("=")
+        if not sep:
+            value = next(items, None)
+            if value is None or value.startswith("--"):
+                raise ConfigError(f"config key {key!r} was given no value: write --{key} VALUE")
+        dotlist.append(f"{key}={value}")
+    return dotlist
+
+
+def _check_choices(cfg: Config) -> None:
+    from .metrics import METRICS  # late: metrics pulls in scikit-learn
+
+    choices = {"problem": (cfg.problem, PROBLEMS), "metric": (cfg.metric, tuple(METRICS)),
+               "cv.splitter": (cfg.cv.splitter, SPLITTERS), "wandb.mode": (cfg.wandb.mode, (None, "online", "offline", "disabled"))}
+    for key, (value, allowed) in choices.items():
+        if value not in allowed:
+            shown = ", ".join(str(a) for a in allowed if a is not None)
+            raise ConfigError(f"config key {key!r}: {value!r} is not one of {shown}")
+    if cfg.cv.n_folds < 2:
+        raise ConfigError(f"config key 'cv.n_folds': {cfg.cv.n_folds} folds cannot cross-validate; use 2 or more")
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {str(path)!r} does not exist")
+    try:
+        merged = OmegaConf.merge(
+            OmegaConf.structured(Config), OmegaConf.load(path), OmegaConf.from_dotlist(_dotlist(overrides or []))
+        )
+        cfg = OmegaConf.to_object(merged)
+    except OmegaConfBaseException as error:
+        key = getattr(error, "full_key", None)
+        # OmegaConf appends the key and object types on extra lines; keep its first line and name the key.
+        reason = str(error).splitlines()[0]
+        raise ConfigError(f"config key {key!r} in {path} or its overrides: {reason}" if key else f"{path}: {reason}") from None
+    _check_choices(cfg)
+    return cfg
+
+
+def save_config(cfg: Config, path: Path) -> None:
+    write_text(OmegaConf.to_yaml(OmegaConf.structured(cfg)), path)

@@ -1,0 +1,64 @@
+"""Loggers: a local CSV log always, and one W&B run per fold, grouped by experiment.
+
+W&B runs online when credentials exist, offline (sync later with `wandb sync`) when they do not, and not
+at all with WANDB_MODE=disabled. Only the config is logged, never the environment, so API keys stay out.
+"""
+
+from __future__ import annotations
+
+import netrc
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from lightning.pytorch.loggers import CSVLogger, Logger, WandbLogger
+
+from .config import Config
+
+
+def has_wandb_credentials() -> bool:
+    if os.environ.get("WANDB_API_KEY"):
+        return True
+    host = urlsplit(os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")).netloc
+    try:
+        return netrc.netrc(os.environ.get("NETRC")).authenticators(host) is not None
+    except (FileNotFoundError, netrc.NetrcParseError, OSError):
+        return False
+
+
+def wandb_mode(cfg: Config) -> str:
+    mode = os.environ.get("WANDB_MODE") or cfg.wandb.mode
+    if mode in ("dryrun", "offline"):
+        return "offline"
+    if mode == "disabled":
+        return "disabled"
+    return "online" if has_wandb_credentials() else "offline"
+
+
+def make_loggers(cfg: Config, fold: int, fold_dir: Path) -> list[Logger]:
+    loggers: list[Logger] = [CSVLogger(fold_dir, name="", version="logs")]
+    mode = wandb_mode(cfg)
+    if mode != "disabled":
+        loggers.append(
+            WandbLogger(
+                project=cfg.wandb.project,
+                entity=cfg.wandb.entity,
+                group=cfg.experiment,
+                job_type="train",
+                name=f"fold{fold}",
+                save_dir=str(cfg.experiment_dir),
+                offline=mode == "offline",
+                config=cfg.to_dict(),
+            )
+        )
+    return loggers
+
+
+def finish_wandb_run(summary: dict | None = None) -> None:
+    """Close the fold's run: WandbLogger reuses an open run, so without this every fold logs into one."""
+    import wandb
+
+    if wandb.run is not None:
+        if summary:
+            wandb.run.summary.update(summary)
+        wandb.finish()
