@@ -6,7 +6,7 @@ UV := $(PYTHON) -m uv
 PINS := $(VENV)/pins
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup demo test lint clean
+.PHONY: setup demo test lint format clean
 
 setup: $(VENV)/.installed
 
@@ -30,6 +30,10 @@ test: setup
 lint: setup  ## the template's own Python; tests/test_bake.py lints each baked project
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+format: setup  ## ruff-formats the project's templated Python by way of a bake
+	$(PY) scripts/format_bake.py
+	$(VENV)/bin/ruff format .
 
 clean:
 	rm -rf demo $(VENV)

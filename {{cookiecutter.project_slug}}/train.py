@@ -1,9 +1,9 @@
 """Train folds.
 
-    python train.py --fold 0                         one fold with the default config
-    python train.py --fold 0,2                       a list of folds
-    python train.py --fold all                       every fold
-    python train.py --config configs/vision.yaml --fold 1 --trainer.max_epochs 3   any config key as a dotted flag
+python train.py --fold 0                         one fold with the default config
+python train.py --fold 0,2                       a list of folds
+python train.py --fold all                       every fold
+python train.py --config configs/vision.yaml --fold 1 --trainer.max_epochs 3   any config key as a dotted flag
 """
 
 import argparse
@@ -15,8 +15,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # albumentations would ask PyPI for updates
 
-from {{ cookiecutter.module_name }}.config import ConfigError, load_config  # noqa: E402
-from {{ cookiecutter.module_name }}.cv import train  # noqa: E402
+from {{ cookiecutter.module_name }}.config import ConfigError, load_config
+from {{ cookiecutter.module_name }}.cv import train
 
 
 def parse_folds(text: str, n_folds: int) -> list[int]:
@@ -33,8 +33,9 @@ def parse_folds(text: str, n_folds: int) -> list[int]:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     allow_abbrev=False)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False
+    )
     parser.add_argument("--config", default="configs/vision.yaml", help="the experiment's YAML file")
     parser.add_argument("--fold", default="0", help="a fold number, a comma-separated list, or all")
     args, overrides = parser.parse_known_args(argv)

@@ -17,6 +17,7 @@ from .atomic import write_text
 
 PROBLEMS = ("multiclass",)
 SPLITTERS = ("kfold", "stratified")
+WANDB_MODES = (None, "online", "offline", "disabled")
 
 
 class ConfigError(ValueError):
@@ -130,8 +131,12 @@ def _dotlist(overrides: list[str]) -> list[str]:
 def _check_choices(cfg: Config) -> None:
     from .metrics import METRICS  # late: metrics pulls in scikit-learn
 
-    choices = {"problem": (cfg.problem, PROBLEMS), "metric": (cfg.metric, tuple(METRICS)),
-               "cv.splitter": (cfg.cv.splitter, SPLITTERS), "wandb.mode": (cfg.wandb.mode, (None, "online", "offline", "disabled"))}
+    choices = {
+        "problem": (cfg.problem, PROBLEMS),
+        "metric": (cfg.metric, tuple(METRICS)),
+        "cv.splitter": (cfg.cv.splitter, SPLITTERS),
+        "wandb.mode": (cfg.wandb.mode, WANDB_MODES),
+    }
     for key, (value, allowed) in choices.items():
         if value not in allowed:
             shown = ", ".join(str(a) for a in allowed if a is not None)
@@ -153,7 +158,8 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
         key = getattr(error, "full_key", None)
         # OmegaConf appends the key and object types on extra lines; keep its first line and name the key.
         reason = str(error).splitlines()[0]
-        raise ConfigError(f"config key {key!r} in {path} or its overrides: {reason}" if key else f"{path}: {reason}") from None
+        where = f"config key {key!r} in {path} or its overrides" if key else str(path)
+        raise ConfigError(f"{where}: {reason}") from None
     _check_choices(cfg)
     return cfg
 

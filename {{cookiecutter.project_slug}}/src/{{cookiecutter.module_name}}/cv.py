@@ -2,7 +2,7 @@
 
 Layout under outputs/<experiment>/:
     config.yaml          the resolved config of the last run
-    fold<k>/best.ckpt    the checkpoint chosen on the validation metric (last.ckpt: the latest epoch)
+    fold<k>/checkpoints/ best.ckpt, chosen on the validation metric, and last.ckpt, the latest epoch
     fold<k>/oof.csv      that fold's validation predictions from best.ckpt, one row per validation row
     fold<k>/metrics.json the fold's score on its OOF
     fold<k>/logs/        the CSV log
@@ -51,7 +51,7 @@ def run_fold(cfg: Config, competition: Competition, fold: int) -> dict:
     module = CompetitionModule(net, cfg)
     data = FoldDataModule(cfg, competition, fold, *net.mean_std)
     checkpoint = ModelCheckpoint(
-        dirpath=out, filename="best", monitor=module.monitor, mode=module.metric.mode, save_last=True
+        dirpath=out / "checkpoints", filename="best", monitor=module.monitor, mode=module.metric.mode, save_last=True
     )
     trainer = L.Trainer(
         **asdict(cfg.trainer), callbacks=[checkpoint], logger=make_loggers(cfg, fold, out), default_root_dir=out
@@ -65,7 +65,8 @@ def run_fold(cfg: Config, competition: Competition, fold: int) -> dict:
         probs = torch.cat(batches)
         oof = oof_table(cfg, competition, data.valid_rows, probs)
         score = module.metric(competition.targets(data.valid_rows, cfg), probs.numpy())
-        result = {"fold": fold, "metric": cfg.metric, "score": score, "checkpoint": Path(checkpoint.best_model_path).name}
+        checkpoint_name = Path(checkpoint.best_model_path).name
+        result = {"fold": fold, "metric": cfg.metric, "score": score, "checkpoint": checkpoint_name}
         write_csv(oof, out / "oof.csv")
         write_json(result, out / "metrics.json")
     finally:

@@ -27,7 +27,7 @@ def write_digits(folder: Path, size: int = 32, seed: int = 0) -> None:
     for split in ("train", "test"):
         (folder / split).mkdir(parents=True)
     rows = []
-    for new_id, index in zip(ids, order):
+    for new_id, index in zip(ids, order, strict=True):
         split = "test" if len(rows) >= len(order) - N_TEST else "train"
         image = (digits.images[index] * (255 / 16)).astype(np.uint8)
         image = cv2.resize(image, (size, size), interpolation=cv2.INTER_CUBIC)

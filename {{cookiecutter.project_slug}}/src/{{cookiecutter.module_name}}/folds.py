@@ -22,9 +22,11 @@ def make_folds(train: pd.DataFrame, cfg: Config) -> np.ndarray:
     if cfg.cv.splitter == "stratified":
         counts = train[cfg.data.target_col].value_counts()
         if counts.min() < n_folds:
-            raise ValueError(f"cannot stratify {n_folds} folds: class {counts.idxmin()!r} of column "
-                             f"{cfg.data.target_col!r} has only {counts.min()} rows; lower cv.n_folds or use "
-                             "cv.splitter kfold")
+            raise ValueError(
+                f"cannot stratify {n_folds} folds: class {counts.idxmin()!r} of column "
+                f"{cfg.data.target_col!r} has only {counts.min()} rows; lower cv.n_folds or use "
+                "cv.splitter kfold"
+            )
         splitter = StratifiedKFold(n_folds, shuffle=True, random_state=seed)
     else:
         splitter = KFold(n_folds, shuffle=True, random_state=seed)
@@ -45,6 +47,8 @@ def assign_folds(train: pd.DataFrame, cfg: Config) -> pd.DataFrame:
         write_csv(pd.DataFrame({id_col: train[id_col], "fold": make_folds(train, cfg)}), path)
     saved = pd.read_csv(path, dtype={id_col: train[id_col].dtype})
     if len(saved) != len(train) or set(saved[id_col]) != set(train[id_col]):
-        raise ValueError(f"{path} does not list the same {id_col!r} values as {cfg.data.train_csv}: the training "
-                         "data changed since the folds were made; delete the folds file to make new ones")
+        raise ValueError(
+            f"{path} does not list the same {id_col!r} values as {cfg.data.train_csv}: the training "
+            "data changed since the folds were made; delete the folds file to make new ones"
+        )
     return train.merge(saved, on=id_col, how="left", validate="one_to_one")

@@ -1,0 +1,104 @@
+import json
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+from conftest import TEMPLATE, run
+
+# Jinja leaves "{{", "{%", "%}" or a spaced " }}"; formatted Python never puts a space before "}}".
+UNRENDERED = re.compile(r"{{|{%|%}|\s}}")
+
+
+def test_every_task_bakes_the_contract_layout(baked):
+    project = baked.project_path
+    assert project.name == "kaggle-baseline"
+    for path in ("train.py", "configs/vision.yaml", "pyproject.toml", "Makefile", "README.md", ".gitignore",
+                 "src/kaggle_baseline/cv.py", "tests"):
+        assert (project / path).exists(), path
+
+
+def test_no_file_is_left_unrendered(baked):
+    for path in baked.project_path.rglob("*"):
+        if path.is_file():
+            text = path.read_text(errors="ignore")
+            match = UNRENDERED.search(text)
+            assert match is None, f"{path.relative_to(baked.project_path)}: {text[match.start() - 40: match.end() + 40]!r}"
+    assert not [p for p in baked.project_path.rglob("*") if re.search(r"{{|}}|{%|%}", p.name)]
+
+
+def test_answers_and_template_version_are_recorded(cookies):
+    result = cookies.bake(extra_context={"project_name": "Leaf Disease", "n_folds": "4", "seed": "7", "task": "nlp"})
+    recorded = json.loads((result.project_path / ".cookiecutter.json").read_text())["cookiecutter"]
+    template = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+    assert recorded["_template_version"] == template["_template_version"]
+    assert (recorded["project_slug"], recorded["module_name"], recorded["n_folds"], recorded["task"]) == (
+        "leaf-disease", "leaf_disease", "4", "nlp")
+    config = (result.project_path / "configs" / "vision.yaml").read_text()
+    assert "n_folds: 4" in config and "seed: 7" in config and 'project: "leaf-disease"' in config
+
+
+def test_text_answers_stay_data(cookies):
+    """Quotes, triple quotes and backslashes reach the hooks and the generated files as plain text.
+
+    (Cookiecutter itself renders --no-input answers as Jinja before any hook runs: that is upstream.)
+    """
+    name, author = 'Tricky """Quote""" \\ Name', "O'Brien \"x\""
+    result = cookies.bake(extra_context={"project_name": name, "project_slug": "tricky", "author": author})
+    assert result.exit_code == 0, result.exception
+    project = tomllib.loads((result.project_path / "pyproject.toml").read_text())["project"]
+    assert (project["description"], project["authors"][0]["name"]) == (name, author)
+    assert name in (result.project_path / "README.md").read_text()
+    compile((result.project_path / "src/tricky/__init__.py").read_text(), "__init__.py", "exec")
+
+
+@pytest.mark.parametrize(
+    ("answers", "message"),
+    [
+        ({"project_slug": "my project!"}, "project_slug 'my project!' is not a valid package name"),
+        ({"project_name": "2024 Comp"}, "module_name '2024_comp' is not a valid Python package name"),
+        ({"project_slug": "torch"}, "module_name 'torch' would shadow"),
+        ({"module_name": "class"}, "module_name 'class' is not a valid Python package name"),
+        ({"n_folds": "1"}, "n_folds '1' must be between 2 and 100"),
+        ({"n_folds": "five"}, "n_folds 'five' is not an integer"),
+        ({"seed": "4.2"}, "seed '4.2' is not an integer"),
+        ({"task": "audio"}, "audio provided for choice variable task"),  # cookiecutter refuses it first
+        ({"competition": "Titanic Comp"}, "competition 'Titanic Comp' is not a Kaggle slug"),
+        ({"wandb_project": "a/b"}, "wandb_project 'a/b' must use letters"),
+    ],
+)
+def test_invalid_answers_are_refused_naming_them(cookies, capfd, answers, message):
+    result = cookies.bake(extra_context=answers)
+    assert result.exit_code != 0
+    assert message in capfd.readouterr().err + str(result.exception)
+    assert result.project_path is None or not result.project_path.exists()
+
+
+def test_baked_project_is_ruff_clean(baked, tmp_path):
+    for check in (["check", "."], ["format", "--check", "."]):
+        done = run([sys.executable, "-m", "ruff", *check], baked.project_path, tmp_path)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_baked_project_tests_pass(baked, tmp_path):
+    """Its own suite, including a real fold on the demo data, on CPU and offline."""
+    done = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], baked.project_path, tmp_path)
+    assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-3000:]
+    assert re.search(r"\d+ passed", done.stdout)
+
+
+def test_cli_bake_with_no_input_then_train_offline(tmp_path):
+    """What the README promises: `cookiecutter <repo> --no-input`, then a one-epoch fold."""
+    cookiecutter = Path(sys.executable).parent / "cookiecutter"
+    done = subprocess.run([str(cookiecutter), "--no-input", "-o", str(tmp_path), str(TEMPLATE)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "make setup" in done.stdout  # the post-generation hook's next steps
+    project = tmp_path / "kaggle-baseline"
+    done = run([sys.executable, "train.py", "--fold", "0", "--trainer.max_epochs", "1",
+                "--trainer.enable_progress_bar", "false"], project, tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (project / "outputs" / "vision_baseline" / "fold0" / "oof.csv").is_file()
+    assert "fold 0: accuracy = " in done.stdout
