@@ -27,13 +27,17 @@ demo: setup
 test: setup
 	$(PY) -m pytest
 
-lint: setup  ## the template's own Python; tests/test_bake.py lints each baked project
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
+# The template's own Python; tests/test_bake.py lints each baked project. (Paths, not ".": ruff would
+# parse the project's templated pyproject.toml.)
+LINTED := tests scripts
+
+lint: setup
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
 
 format: setup  ## ruff-formats the project's templated Python by way of a bake
 	$(PY) scripts/format_bake.py
-	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff format $(LINTED)
 
 clean:
 	rm -rf demo $(VENV)
