@@ -115,3 +115,14 @@ def test_cli_bake_with_no_input_then_train_offline(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert (project / "outputs" / "vision_baseline" / "fold0" / "oof.csv").is_file()
     assert "fold 0: accuracy = " in done.stdout
+
+
+def test_gitignore_keeps_every_project_file(baked, tmp_path):
+    """A competitor's first commit holds the whole project: data/ and outputs/ are ignored only at the root."""
+    project = baked.project_path
+    files = [str(p.relative_to(project)) for p in project.rglob("*") if p.is_file()]
+    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+    ignored = run(["git", "check-ignore", *files], project, tmp_path).stdout.split()
+    assert ignored == []
+    for path in ("data/demo/digits/train.csv", "outputs/x/fold0/oof.csv", "wandb/run.log", "kaggle.json"):
+        assert run(["git", "check-ignore", "-q", path], project, tmp_path).returncode == 0, path
