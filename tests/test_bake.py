@@ -5,6 +5,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from conftest import TEMPLATE, run
 
@@ -101,8 +102,8 @@ def test_baked_project_tests_pass(baked, tmp_path):
     assert re.search(r"\d+ passed", done.stdout)
 
 
-def test_cli_bake_with_no_input_then_train_offline(tmp_path):
-    """What the README promises: `cookiecutter <repo> --no-input`, then a one-epoch fold."""
+def test_cli_bake_then_cross_validate_and_predict_offline(tmp_path):
+    """What the READMEs promise: `cookiecutter <repo> --no-input`, `train.py --fold all`, `predict.py`."""
     cookiecutter = Path(sys.executable).parent / "cookiecutter"
     done = subprocess.run(
         [str(cookiecutter), "--no-input", "-o", str(tmp_path), str(TEMPLATE)], capture_output=True, text=True
@@ -110,11 +111,23 @@ def test_cli_bake_with_no_input_then_train_offline(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "make setup" in done.stdout  # the post-generation hook's next steps
     project = tmp_path / "kaggle-baseline"
-    flags = ["--fold", "0", "--trainer.max_epochs", "1", "--trainer.enable_progress_bar", "false"]
-    done = run([sys.executable, "train.py", *flags], project, tmp_path)
+    short = ["--trainer.max_epochs", "1", "--trainer.limit_train_batches", "3", "--cv.n_folds", "2"]
+    done = run([sys.executable, "train.py", "--fold", "all", *short], project, tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert (project / "outputs" / "vision_baseline" / "fold0" / "oof.csv").is_file()
-    assert "fold 0: accuracy = " in done.stdout
+    assert "fold 1: accuracy = " in done.stdout and "CV " in done.stdout
+
+    experiment = project / "outputs" / "vision_baseline"
+    assert len(pd.read_csv(experiment / "oof.csv")) == len(pd.read_csv(project / "data/demo/digits/train.csv"))
+    assert {"metric", "folds", "cv"} <= json.loads((experiment / "cv.json").read_text()).keys()
+
+    done = run([sys.executable, "predict.py"], project, tmp_path)  # finds the trained config by itself
+    assert done.returncode == 0, done.stderr[-3000:]
+    submission = pd.read_csv(experiment / "submission.csv")
+    sample = pd.read_csv(project / "data/demo/digits/sample_submission.csv")
+    assert list(submission.columns) == list(sample.columns) and submission["id"].equals(sample["id"])
+
+    done = run([sys.executable, "train.py", "--fold", "all", *short], project, tmp_path)
+    assert done.returncode == 0 and done.stdout.count("skipped") == 2
 
 
 def test_gitignore_keeps_every_project_file(baked, tmp_path):

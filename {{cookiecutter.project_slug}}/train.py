@@ -1,8 +1,8 @@
-"""Train folds.
+"""Train folds; once every fold is finished, merge their OOF predictions into oof.csv and cv.json.
 
 python train.py --fold 0                         one fold with the default config
 python train.py --fold 0,2                       a list of folds
-python train.py --fold all                       every fold
+python train.py --fold all                       every fold; folds finished before are skipped
 python train.py --config configs/vision.yaml --fold 1 --trainer.max_epochs 3   any config key as a dotted flag
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # albumentations would ask PyPI for updates
 
-from {{ cookiecutter.module_name }}.config import ConfigError, load_config
+from {{ cookiecutter.module_name }}.config import ConfigError, parse_args
 from {{ cookiecutter.module_name }}.cv import train
 
 
@@ -36,15 +36,15 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False
     )
-    parser.add_argument("--config", default="configs/vision.yaml", help="the experiment's YAML file")
     parser.add_argument("--fold", default="0", help="a fold number, a comma-separated list, or all")
-    args, overrides = parser.parse_known_args(argv)
+    parser.add_argument("--force", action="store_true", help="retrain folds that finished before")
+    parser.add_argument("--resume", action="store_true", help="continue unfinished folds from their last.ckpt")
+    args, cfg = parse_args(parser, argv)
     try:
-        cfg = load_config(args.config, overrides)
         folds = parse_folds(args.fold, cfg.cv.n_folds)
     except ConfigError as error:
         parser.exit(2, f"error: {error}\n")
-    return train(cfg, folds)
+    return train(cfg, folds, force=args.force, resume=args.resume)
 
 
 if __name__ == "__main__":

@@ -34,13 +34,49 @@ def digits_dir(tmp_path_factory) -> Path:
     return folder
 
 
-@pytest.fixture
-def cfg(digits_dir, tmp_path) -> Config:
-    """The project's vision config on the demo data, small enough to train in seconds on CPU."""
+@pytest.fixture(scope="session")
+def derived_dir(digits_dir, tmp_path_factory) -> Path:
+    """The digits demo with more targets: binary, multilabel and regression, and a group per 'writer'."""
+    import pandas as pd
+
+    folder = tmp_path_factory.mktemp("data") / "derived"
+    folder.mkdir()
+    for name in ("train", "test"):
+        (folder / name).symlink_to(digits_dir / name)
+    train = pd.read_csv(digits_dir / "train.csv")
+    train["is_even"] = (train.label % 2 == 0).map({True: "even", False: "odd"})
+    train["even"], train["big"] = (train.label % 2 == 0).astype(int), (train.label > 4).astype(int)
+    train["value"] = train.label.astype(float)
+    train["writer"] = [f"w{i % 40}" for i in range(len(train))]
+    train.to_csv(folder / "train.csv", index=False)
+    for name in ("test.csv", "sample_submission.csv"):
+        (folder / name).write_text((digits_dir / name).read_text())
+    return folder
+
+
+def make_cfg(data_dir: Path, output_dir: Path, n_folds: int = 5, **trainer) -> Config:
+    """The project's vision config on `data_dir`, writing to `output_dir`, quiet, with `trainer` overrides."""
     base = load_config(PROJECT / "configs" / "vision.yaml")
     return replace(
         base,
-        output_dir=str(tmp_path / "outputs"),
-        data=replace(base.data, dir=str(digits_dir)),
-        trainer=replace(base.trainer, enable_progress_bar=False, enable_model_summary=False),
+        output_dir=str(output_dir),
+        data=replace(base.data, dir=str(data_dir)),
+        cv=replace(base.cv, n_folds=n_folds),
+        trainer=replace(base.trainer, enable_progress_bar=False, enable_model_summary=False, **trainer),
     )
+
+
+# One short epoch: for tests of the runner, not of the score.
+TINY = {"max_epochs": 1, "limit_train_batches": 4, "num_sanity_val_steps": 0}
+
+
+@pytest.fixture
+def cfg(digits_dir, tmp_path) -> Config:
+    """The demo vision config, small enough to train in seconds on CPU."""
+    return make_cfg(digits_dir, tmp_path / "outputs")
+
+
+@pytest.fixture
+def tiny(digits_dir, tmp_path) -> Config:
+    """Three folds of one short epoch."""
+    return make_cfg(digits_dir, tmp_path / "outputs", n_folds=3, **TINY)

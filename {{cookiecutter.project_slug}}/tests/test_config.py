@@ -8,8 +8,8 @@ VISION = PROJECT / "configs" / "vision.yaml"
 
 
 def test_dotted_flags_override_the_yaml():
-    cfg = load_config(VISION, ["--trainer.max_epochs", "3", "--optim.lr=0.1", "--data.target_col", "digit"])
-    assert (cfg.trainer.max_epochs, cfg.optim.lr, cfg.data.target_col) == (3, 0.1, "digit")
+    cfg = load_config(VISION, ["--trainer.max_epochs", "3", "--optim.lr=0.1", "--data.target_cols", "[a,b]"])
+    assert (cfg.trainer.max_epochs, cfg.optim.lr, cfg.data.target_cols) == (3, 0.1, ["a", "b"])
     assert load_config(VISION).trainer.max_epochs != 3
 
 
@@ -21,6 +21,8 @@ def test_dotted_flags_override_the_yaml():
         (["--metric", "acc"], "metric"),  # not one of the choices
         (["--cv.n_folds", "1"], "cv.n_folds"),
         (["--model.name"], "model.name"),  # no value
+        (["--problem", "regression"], "metric"),  # accuracy does not score regression
+        (["--cv.splitter", "group"], "cv.group_col"),  # a group split needs its column
     ],
 )
 def test_bad_overrides_are_refused_naming_the_key(overrides, named):

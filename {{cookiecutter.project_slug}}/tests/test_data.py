@@ -7,7 +7,6 @@ import pytest
 
 from {{ cookiecutter.module_name }}.data.competition import load_competition
 from {{ cookiecutter.module_name }}.data.vision import read_image
-from {{ cookiecutter.module_name }}.folds import assign_folds, folds_path, make_folds
 
 
 def test_demo_is_a_kaggle_layout(digits_dir):
@@ -24,43 +23,9 @@ def test_demo_is_a_kaggle_layout(digits_dir):
     assert read_image(digits_dir / "train" / f"{train['id'][0]}.png").shape == (32, 32, 3)
 
 
-def test_stratified_folds_cover_every_row_once_and_keep_class_ratios(cfg):
-    train = pd.read_csv(f"{cfg.data.dir}/train.csv")
-    folds = make_folds(train, cfg)
-    assert sorted(np.unique(folds)) == list(range(cfg.cv.n_folds))
-    assert np.array_equal(folds, make_folds(train, cfg))  # deterministic for a seed
-    overall = train["label"].value_counts(normalize=True)
-    for fold in range(cfg.cv.n_folds):
-        ratios = train.loc[folds == fold, "label"].value_counts(normalize=True)
-        assert (ratios - overall).abs().max() < 0.02
-
-
-def test_folds_file_is_written_once_and_reused(cfg):
-    competition = load_competition(cfg)
-    path = folds_path(cfg)
-    assert path.is_file()
-    written = path.stat().st_mtime_ns
-    again = load_competition(replace(cfg, experiment="another"))
-    assert path.stat().st_mtime_ns == written
-    assert competition.train["fold"].tolist() == again.train["fold"].tolist()
-
-
-def test_folds_file_that_no_longer_matches_the_data_is_refused(cfg):
-    train = pd.read_csv(f"{cfg.data.dir}/train.csv")
-    assign_folds(train, cfg)
-    with pytest.raises(ValueError, match="changed since the folds were made"):
-        assign_folds(train.iloc[:-1], cfg)
-
-
-def test_class_too_small_to_stratify_is_named(cfg):
-    train = pd.DataFrame({"id": range(12), "label": ["a"] * 10 + ["rare"] * 2})
-    with pytest.raises(ValueError, match=r"class 'rare'.*only 2 rows"):
-        make_folds(train, cfg)
-
-
 def test_missing_column_names_the_file_and_column(cfg):
     with pytest.raises(ValueError, match=r"train.csv has no column 'target'"):
-        load_competition(replace(cfg, data=replace(cfg.data, target_col="target")))
+        load_competition(replace(cfg, data=replace(cfg.data, target_cols=["target"])))
 
 
 @pytest.mark.parametrize("channels", [1, 3, 4])

@@ -15,6 +15,7 @@ from {{ cookiecutter.module_name }}.metrics import get_metric
 def test_fold_trains_and_writes_its_oof_and_score(cfg):
     cfg = replace(cfg, trainer=replace(cfg.trainer, max_epochs=3))
     result = train(cfg, folds=[0])
+    assert result["cv"] is None  # one fold of five: no CV yet
     fold_dir = cfg.experiment_dir / "fold0"
 
     score = result["folds"][0]
@@ -26,10 +27,11 @@ def test_fold_trains_and_writes_its_oof_and_score(cfg):
     assert (oof["fold"] == 0).all()
     probs = oof.filter(like="prob_").to_numpy()
     assert abs(probs.sum(axis=1) - 1).max() < 1e-4
-    assert get_metric("accuracy")(oof["label"], probs) == score  # the printed score is the OOF's score
+    assert get_metric("accuracy")(oof["label"].to_numpy(), probs, "multiclass") == score  # the OOF's score
 
     assert json.loads((fold_dir / "metrics.json").read_text())["score"] == score
-    assert (fold_dir / "checkpoints" / "best.ckpt").is_file() and (fold_dir / "logs" / "metrics.csv").is_file()
+    assert (fold_dir / "checkpoints" / "best.ckpt").is_file() and (fold_dir / "logs" / "version_0" / "metrics.csv").is_file()
+    assert (fold_dir / "model.safetensors").is_file()
     assert (cfg.experiment_dir / "config.yaml").is_file()
 
 

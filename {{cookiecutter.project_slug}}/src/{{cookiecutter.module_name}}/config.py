@@ -6,6 +6,7 @@ a wrong type or a value outside its choices raises `ConfigError` naming the key,
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,9 @@ from omegaconf.errors import OmegaConfBaseException
 
 from .atomic import write_text
 
-PROBLEMS = ("multiclass",)
-SPLITTERS = ("kfold", "stratified")
+PROBLEMS = ("multiclass", "binary", "multilabel", "regression")
+SPLITTERS = ("kfold", "stratified", "group", "stratified_group", "multilabel")
+SUBMISSIONS = ("label", "probability")
 WANDB_MODES = (None, "online", "offline", "disabled")
 
 
@@ -31,7 +33,7 @@ class DataConfig:
     test_csv: str = "test.csv"
     sample_submission: str = "sample_submission.csv"
     id_col: str = "id"
-    target_col: str = "label"
+    target_cols: list[str] = field(default_factory=lambda: ["label"])
     # Where a row's image lives, relative to `dir`, filled from the row's columns.
     train_image: str = "train/{id}.png"
     test_image: str = "test/{id}.png"
@@ -43,7 +45,10 @@ class DataConfig:
 @dataclass
 class CVConfig:
     n_folds: int = 5
+    # kfold, stratified (on the target), group (no group in two folds), stratified_group, multilabel
+    # (iterative stratification of several 0/1 targets)
     splitter: str = "stratified"
+    group_col: str | None = None  # group and stratified_group: rows sharing this value stay in one fold
 
 
 @dataclass
@@ -65,7 +70,8 @@ class OptimConfig:
 
 @dataclass
 class TrainerConfig:
-    """Passed as is to `lightning.Trainer`: each key is the Trainer argument of the same name."""
+    """Passed to `lightning.Trainer`: each key is the Trainer argument of the same name; null leaves
+    Lightning's default."""
 
     max_epochs: int = 10
     accelerator: str = "auto"
@@ -75,8 +81,8 @@ class TrainerConfig:
     gradient_clip_val: float | None = None
     deterministic: bool = False
     log_every_n_steps: int = 10
-    limit_train_batches: int | float = 1.0  # an int counts batches, a float is a share of them
-    limit_val_batches: int | float = 1.0
+    limit_train_batches: int | float | None = None  # an int counts batches, a float is a share of them
+    limit_val_batches: int | float | None = None
     num_sanity_val_steps: int = 2
     enable_progress_bar: bool = True
     enable_model_summary: bool = True
@@ -95,8 +101,11 @@ class WandbConfig:
 class Config:
     experiment: str = MISSING  # names the run group in W&B and the folder outputs/<experiment>/
     seed: int = 42
-    problem: str = "multiclass"
-    metric: str = "accuracy"
+    problem: str = "multiclass"  # multiclass, binary, multilabel or regression
+    metric: str = "accuracy"  # see metrics.METRICS
+    # What submission.csv holds for classification: labels, or probabilities (binary: of the second
+    # class in sorted order; multiclass: one column per class, named as the classes).
+    submission: str = "label"
     output_dir: str = "outputs"
     data: DataConfig = field(default_factory=DataConfig)
     cv: CVConfig = field(default_factory=CVConfig)
@@ -111,6 +120,9 @@ class Config:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def trainer_kwargs(self) -> dict[str, Any]:
+        return {key: value for key, value in asdict(self.trainer).items() if value is not None}
 
 
 def _dotlist(overrides: list[str]) -> list[str]:
@@ -135,12 +147,20 @@ def _check_choices(cfg: Config) -> None:
         "problem": (cfg.problem, PROBLEMS),
         "metric": (cfg.metric, tuple(METRICS)),
         "cv.splitter": (cfg.cv.splitter, SPLITTERS),
+        "submission": (cfg.submission, SUBMISSIONS),
         "wandb.mode": (cfg.wandb.mode, WANDB_MODES),
     }
     for key, (value, allowed) in choices.items():
         if value not in allowed:
             shown = ", ".join(str(a) for a in allowed if a is not None)
             raise ConfigError(f"config key {key!r}: {value!r} is not one of {shown}")
+    if cfg.problem not in METRICS[cfg.metric].problems:
+        fits = ", ".join(name for name, metric in METRICS.items() if cfg.problem in metric.problems)
+        raise ConfigError(
+            f"config key 'metric': {cfg.metric!r} does not score a {cfg.problem} problem; use one of {fits}"
+        )
+    if cfg.cv.splitter in ("group", "stratified_group") and not cfg.cv.group_col:
+        raise ConfigError(f"config key 'cv.group_col': the {cfg.cv.splitter} splitter needs the column of groups")
     if cfg.cv.n_folds < 2:
         raise ConfigError(f"config key 'cv.n_folds': {cfg.cv.n_folds} folds cannot cross-validate; use 2 or more")
 
@@ -166,3 +186,17 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
 
 def save_config(cfg: Config, path: Path) -> None:
     write_text(OmegaConf.to_yaml(OmegaConf.structured(cfg)), path)
+
+
+def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> tuple[argparse.Namespace, Config]:
+    """The script's own flags and the config: --config FILE, then any config key as a dotted flag.
+
+    The dotted flags are kept in `args.overrides`. A bad flag or config value ends the script with exit
+    code 2 and a message naming it.
+    """
+    parser.add_argument("--config", default="configs/vision.yaml", help="the experiment's YAML file")
+    args, args.overrides = parser.parse_known_args(argv)
+    try:
+        return args, load_config(args.config, args.overrides)
+    except ConfigError as error:
+        parser.exit(2, f"error: {error}\n")

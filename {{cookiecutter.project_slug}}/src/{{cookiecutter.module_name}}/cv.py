@@ -1,86 +1,194 @@
-"""The fold runner: `train(cfg, folds)` trains each fold from fresh weights and writes its OOF and score.
+"""The fold runner: `train(cfg, folds)` trains each fold from fresh weights, then merges the OOF into a CV score.
 
 Layout under outputs/<experiment>/:
-    config.yaml          the resolved config of the last run
-    fold<k>/checkpoints/ best.ckpt, chosen on the validation metric, and last.ckpt, the latest epoch
-    fold<k>/oof.csv      that fold's validation predictions from best.ckpt, one row per validation row
-    fold<k>/metrics.json the fold's score on its OOF
-    fold<k>/logs/        the CSV log
+    config.yaml              the resolved config
+    fold<k>/config.yaml      the config the fold was trained with
+    fold<k>/checkpoints/     best.ckpt, chosen on the validation metric, and last.ckpt, for --resume
+    fold<k>/model.safetensors  the weights of best.ckpt, for inference without Lightning
+    fold<k>/oof.csv          that fold's validation predictions from those weights, with the row ids
+    fold<k>/metrics.json     the fold's score; written last, so it marks the fold as finished
+    fold<k>/logs/version_<n>/  the CSV log of each attempt (a resumed fold adds one)
+    oof.csv, cv.json         once every fold is finished: all OOF rows, one per training row, and the CV
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Sequence
-from dataclasses import asdict
 from pathlib import Path
 
 import lightning as L
+import numpy as np
 import pandas as pd
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
+from safetensors.torch import save_file
 
-from .atomic import write_csv, write_json
-from .config import Config, save_config
+from .atomic import write_atomic, write_csv, write_json
+from .config import Config, load_config, save_config
 from .data.competition import Competition, load_competition
 from .data.datamodule import FoldDataModule
+from .metrics import get_metric
 from .models.vision import ImageModel
 from .module import CompetitionModule
-from .tracking import finish_wandb_run, make_loggers
+from .tracking import finish_wandb_run, log_cv, make_loggers
+
+# Keys that change how a run looks or runs, not what it learns: they may differ between folds.
+RUNTIME_KEYS = {"output_dir", "data.num_workers", "trainer.enable_progress_bar", "trainer.enable_model_summary"}
 
 
 def fold_dir(cfg: Config, fold: int) -> Path:
     return cfg.experiment_dir / f"fold{fold}"
 
 
-def oof_table(cfg: Config, competition: Competition, rows: pd.DataFrame, probs: torch.Tensor) -> pd.DataFrame:
-    id_col, target_col = cfg.data.id_col, cfg.data.target_col
-    table = rows[[id_col, "fold", target_col]].reset_index(drop=True)
-    prob_columns = pd.DataFrame(probs.numpy(), columns=[f"prob_{c}" for c in competition.classes])
-    table["pred"] = [competition.classes[i] for i in probs.argmax(dim=1).tolist()]
-    return pd.concat([table, prob_columns], axis=1)
+def config_changes(cfg: Config, saved: Path) -> list[str]:
+    """The keys whose values differ between `cfg` and the config saved at `saved`, as 'key: old -> new'."""
+
+    def flat(c: Config) -> dict:
+        return pd.json_normalize(c.to_dict(), sep=".").iloc[0].to_dict()
+
+    old, new = flat(load_config(saved)), flat(cfg)
+    return [
+        f"{k}: {old.get(k)!r} -> {new.get(k)!r}"
+        for k in sorted(old.keys() | new.keys())
+        if k not in RUNTIME_KEYS and old.get(k) != new.get(k)
+    ]
 
 
-def run_fold(cfg: Config, competition: Competition, fold: int) -> dict:
-    """Train one fold from fresh weights in a fresh Trainer; return its score."""
-    out = fold_dir(cfg, fold)
-    # A previous attempt's checkpoints would make ModelCheckpoint write best-v1.ckpt beside the old best.
-    shutil.rmtree(out, ignore_errors=True)
+def check_same_config(cfg: Config, fold: int) -> None:
+    changes = config_changes(cfg, fold_dir(cfg, fold) / "config.yaml")
+    if changes:
+        raise ValueError(
+            f"fold {fold} of experiment {cfg.experiment!r} was trained with another config ({'; '.join(changes)}): "
+            "name a new experiment (--experiment NAME), or retrain with --force"
+        )
+
+
+def finished_score(cfg: Config, fold: int) -> float | None:
+    """The score of a finished fold, or None if the fold has not finished."""
+    path = fold_dir(cfg, fold) / "metrics.json"
+    return json.loads(path.read_text())["score"] if path.exists() else None
+
+
+def build_fold(cfg: Config, competition: Competition, fold: int, loggers: list | None = None):
+    """A fresh network, module, data and Trainer for one fold: nothing is carried over from another fold."""
     L.seed_everything(cfg.seed, workers=True)
-    net = ImageModel(cfg.model, num_outputs=len(competition.classes))
-    module = CompetitionModule(net, cfg)
+    net = ImageModel(cfg.model, num_outputs=competition.problem.num_outputs)
+    module = CompetitionModule(net, cfg, competition.problem)
     data = FoldDataModule(cfg, competition, fold, *net.mean_std)
+    out = fold_dir(cfg, fold)
     checkpoint = ModelCheckpoint(
         dirpath=out / "checkpoints", filename="best", monitor=module.monitor, mode=module.metric.mode, save_last=True
     )
-    trainer = L.Trainer(
-        **asdict(cfg.trainer), callbacks=[checkpoint], logger=make_loggers(cfg, fold, out), default_root_dir=out
-    )
-    result = {}
+    trainer = L.Trainer(**cfg.trainer_kwargs(), callbacks=[checkpoint], logger=loggers or False, default_root_dir=out)
+    return module, data, trainer, checkpoint
+
+
+def run_fold(cfg: Config, competition: Competition, fold: int, resume: bool = False) -> float:
+    """Train one fold (or resume it from last.ckpt); write its weights, OOF and score; return the score."""
+    out = fold_dir(cfg, fold)
+    last = out / "checkpoints" / "last.ckpt"
+    if resume and last.exists():
+        check_same_config(cfg, fold)
+        print(f"fold {fold}: resuming from {last}")
+    else:
+        if resume:
+            print(f"fold {fold}: no {last} to resume from; training from the start")
+        # Old checkpoints would make ModelCheckpoint write best-v1.ckpt beside a stale best.ckpt.
+        shutil.rmtree(out, ignore_errors=True)
+        save_config(cfg, out / "config.yaml")
+    module, data, trainer, checkpoint = build_fold(cfg, competition, fold, make_loggers(cfg, fold, out))
+    score = None
     try:
-        trainer.fit(module, datamodule=data)
+        trainer.fit(module, datamodule=data, ckpt_path=last if last.exists() else None)
         if not checkpoint.best_model_path:
             raise RuntimeError(f"fold {fold} saved no checkpoint: was validation skipped (trainer.limit_val_batches)?")
-        batches = trainer.predict(module, dataloaders=data.val_dataloader(), ckpt_path=checkpoint.best_model_path)
-        probs = torch.cat(batches)
-        oof = oof_table(cfg, competition, data.valid_rows, probs)
-        score = module.metric(competition.targets(data.valid_rows, cfg), probs.numpy())
-        checkpoint_name = Path(checkpoint.best_model_path).name
-        result = {"fold": fold, "metric": cfg.metric, "score": score, "checkpoint": checkpoint_name}
-        write_csv(oof, out / "oof.csv")
-        write_json(result, out / "metrics.json")
+        # predict() loads best.ckpt into the module, so the OOF and the exported weights are the chosen ones.
+        preds = torch.cat(trainer.predict(module, dataloaders=data.val_dataloader(), ckpt_path="best")).numpy()
+        problem = competition.problem
+        score = module.metric(problem.encode(data.valid_rows), preds, problem.kind)
+        write_atomic(out / "model.safetensors", lambda tmp: save_file(module.net.state_dict(), tmp))
+        write_csv(oof_table(cfg, competition, data.valid_rows, preds), out / "oof.csv")
+        write_json({"fold": fold, "metric": cfg.metric, "score": score}, out / "metrics.json")
     finally:
-        finish_wandb_run({f"oof/{cfg.metric}": result["score"]} if result else None)
+        finish_wandb_run({f"oof/{cfg.metric}": score} if score is not None else None)
+    return score
+
+
+def oof_table(cfg: Config, competition: Competition, rows: pd.DataFrame, preds: np.ndarray) -> pd.DataFrame:
+    table = rows[[cfg.data.id_col, "fold", *cfg.data.target_cols]].reset_index(drop=True)
+    return pd.concat([table, pd.DataFrame(preds, columns=competition.problem.pred_columns)], axis=1)
+
+
+def merge_oof(cfg: Config, competition: Competition) -> dict | None:
+    """Once every fold is finished: write oof.csv (one row per training row) and cv.json; return cv.json."""
+    n_folds, id_col, problem = cfg.cv.n_folds, cfg.data.id_col, competition.problem
+    scores = [finished_score(cfg, fold) for fold in range(n_folds)]
+    missing = [fold for fold, score in enumerate(scores) if score is None]
+    if missing:
+        print(f"CV: fold {', '.join(map(str, missing))} not finished; oof.csv and cv.json need all {n_folds} folds")
+        return None
+    for fold in range(n_folds):
+        check_same_config(cfg, fold)
+    oof = pd.concat(
+        [
+            pd.read_csv(fold_dir(cfg, k) / "oof.csv", dtype={id_col: competition.train[id_col].dtype})
+            for k in range(n_folds)
+        ]
+    )
+    train_ids = competition.train[id_col]
+    if len(oof) != len(train_ids) or not oof[id_col].is_unique or set(oof[id_col]) != set(train_ids):
+        raise RuntimeError(
+            f"the fold OOF files hold {len(oof)} rows for {len(train_ids)} training rows: "
+            f"retrain the experiment with --fold all --force"
+        )
+    oof = oof.set_index(id_col).loc[train_ids].reset_index()  # train.csv's row order
+    metric = get_metric(cfg.metric)
+    cv = metric(problem.encode(oof), oof[problem.pred_columns].to_numpy(), problem.kind)
+    result = {
+        "metric": cfg.metric,
+        "higher_is_better": metric.higher_is_better,
+        "folds": scores,
+        "cv": cv,
+        "mean": float(np.mean(scores)),
+        "std": float(np.std(scores)),
+        "n_rows": len(oof),
+    }
+    write_csv(oof, cfg.experiment_dir / "oof.csv")
+    write_json(result, cfg.experiment_dir / "cv.json")
+    log_cv(cfg, result)
     return result
 
 
-def train(cfg: Config, folds: Sequence[int]) -> dict:
-    """Train the given folds; return {"metric": name, "folds": {fold: score}}."""
+def print_table(cfg: Config, result: dict) -> None:
+    lines = [f"{'fold':>6}  {cfg.metric:>10}"]
+    lines += [f"{fold:>6}  {score:>10.4f}" for fold, score in enumerate(result["folds"])]
+    lines += [f"{'mean':>6}  {result['mean']:>10.4f}  (std {result['std']:.4f})", f"{'CV':>6}  {result['cv']:>10.4f}"]
+    print(f"\nExperiment {cfg.experiment!r} ({cfg.experiment_dir}/cv.json):\n" + "\n".join(lines))
+
+
+def train(cfg: Config, folds: Sequence[int], force: bool = False, resume: bool = False) -> dict:
+    """Train the given folds, skipping finished ones unless `force`; merge the CV once all folds exist.
+
+    Returns {"metric": name, "folds": {fold: score}, "cv": cv.json's contents or None}.
+    """
     competition = load_competition(cfg)
+    finished = {fold: finished_score(cfg, fold) for fold in folds} if not force else {}
+    for fold, score in finished.items():
+        if score is not None:
+            check_same_config(cfg, fold)  # before anything is written: a mixed CV is refused up front
     save_config(cfg, cfg.experiment_dir / "config.yaml")
     scores = {}
     for fold in folds:
-        result = run_fold(cfg, competition, fold)
-        scores[fold] = result["score"]
-        print(f"fold {fold}: {cfg.metric} = {result['score']:.4f}  ->  {fold_dir(cfg, fold)}/")
-    return {"metric": cfg.metric, "folds": scores}
+        score = finished.get(fold)
+        if score is not None:
+            print(f"fold {fold}: finished before, {cfg.metric} = {score:.4f}; skipped (--force retrains it)")
+        else:
+            score = run_fold(cfg, competition, fold, resume=resume)
+            print(f"fold {fold}: {cfg.metric} = {score:.4f}  ->  {fold_dir(cfg, fold)}/")
+        scores[fold] = score
+    cv = merge_oof(cfg, competition)
+    if cv:
+        print_table(cfg, cv)
+    return {"metric": cfg.metric, "folds": scores, "cv": cv}

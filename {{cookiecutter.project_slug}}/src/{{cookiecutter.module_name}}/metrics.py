@@ -1,8 +1,8 @@
-"""Competition metrics by name, each knowing whether higher is better.
+"""Competition metrics by name, each knowing whether higher is better and which problems it scores.
 
-A metric takes the true targets (class indices, or values for regression) and the predictions
-(class probabilities of shape [n, classes], or values) and returns a float. The same function scores
-each validation epoch, each fold's OOF and the merged OOF, so the three always agree.
+A metric takes the targets and predictions as `problem.Problem` lays them out (targets [n] class
+indices or [n, outputs]; predictions [n, outputs] probabilities or values) and the problem kind. The
+same function scores each validation epoch, each fold's OOF and the merged OOF, so all three agree.
 """
 
 from __future__ import annotations
@@ -13,37 +13,66 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn import metrics as skm
 
+CLASSIFICATION = frozenset({"multiclass", "binary", "multilabel"})
+
+
+def _hard(y_pred: np.ndarray, kind: str) -> np.ndarray:
+    """Class indices (multiclass) or 0/1 decisions at 0.5 (binary: [n], multilabel: [n, labels])."""
+    if kind == "multiclass":
+        return y_pred.argmax(axis=1)
+    decisions = (y_pred > 0.5).astype(int)
+    return decisions.ravel() if kind == "binary" else decisions
+
+
+def _truth(y_true: np.ndarray, kind: str) -> np.ndarray:
+    return y_true.ravel().astype(int) if kind == "binary" else y_true
+
+
+def _roc_auc(y: np.ndarray, p: np.ndarray, kind: str) -> float:
+    if kind == "multiclass":
+        return skm.roc_auc_score(y, p, multi_class="ovr", labels=np.arange(p.shape[1]))
+    return skm.roc_auc_score(_truth(y, kind), p.ravel() if kind == "binary" else p)
+
+
+def _log_loss(y: np.ndarray, p: np.ndarray, kind: str) -> float:
+    if kind == "multiclass":
+        return skm.log_loss(y, p, labels=np.arange(p.shape[1]))
+    # binary: one column; multilabel: the mean of each label's binary log loss
+    return float(np.mean([skm.log_loss(y[:, j], p[:, j], labels=[0, 1]) for j in range(p.shape[1])]))
+
+
+def _qwk(y: np.ndarray, p: np.ndarray, kind: str) -> float:
+    if kind == "regression":  # ordinal targets predicted as values: round to the nearest grade
+        y, p = np.rint(y.ravel()).astype(int), np.clip(np.rint(p.ravel()), y.min(), y.max()).astype(int)
+        return skm.cohen_kappa_score(y, p, weights="quadratic")
+    return skm.cohen_kappa_score(y, p.argmax(axis=1), weights="quadratic")
+
 
 @dataclass(frozen=True)
 class Metric:
-    fn: Callable[[np.ndarray, np.ndarray], float]
+    fn: Callable[[np.ndarray, np.ndarray, str], float]
     higher_is_better: bool
+    problems: frozenset[str]
 
     @property
     def mode(self) -> str:
         """The `mode` of Lightning's ModelCheckpoint and EarlyStopping."""
         return "max" if self.higher_is_better else "min"
 
-    def __call__(self, y_true: np.ndarray, y_pred: np.ndarray) -> float:
-        return float(self.fn(np.asarray(y_true), np.asarray(y_pred)))
-
-
-def _labels(probs: np.ndarray) -> np.ndarray:
-    return probs.argmax(axis=1)
-
-
-def _classes(probs: np.ndarray) -> np.ndarray:
-    return np.arange(probs.shape[1])
+    def __call__(self, y_true: np.ndarray, y_pred: np.ndarray, kind: str) -> float:
+        return float(self.fn(np.asarray(y_true), np.asarray(y_pred, dtype=np.float64), kind))
 
 
 METRICS: dict[str, Metric] = {
-    "accuracy": Metric(lambda y, p: skm.accuracy_score(y, _labels(p)), higher_is_better=True),
-    "f1_macro": Metric(lambda y, p: skm.f1_score(y, _labels(p), average="macro"), higher_is_better=True),
-    "qwk": Metric(lambda y, p: skm.cohen_kappa_score(y, _labels(p), weights="quadratic"), higher_is_better=True),
-    "roc_auc": Metric(
-        lambda y, p: skm.roc_auc_score(y, p, multi_class="ovr", labels=_classes(p)), higher_is_better=True
+    "accuracy": Metric(lambda y, p, k: skm.accuracy_score(_truth(y, k), _hard(p, k)), True, CLASSIFICATION),
+    "f1_macro": Metric(
+        lambda y, p, k: skm.f1_score(_truth(y, k), _hard(p, k), average="macro", zero_division=0), True, CLASSIFICATION
     ),
-    "log_loss": Metric(lambda y, p: skm.log_loss(y, p, labels=_classes(p)), higher_is_better=False),
+    "roc_auc": Metric(_roc_auc, True, CLASSIFICATION),
+    "log_loss": Metric(_log_loss, False, CLASSIFICATION),
+    "qwk": Metric(_qwk, True, frozenset({"multiclass", "regression"})),
+    "rmse": Metric(lambda y, p, k: skm.root_mean_squared_error(y, p), False, frozenset({"regression"})),
+    "mae": Metric(lambda y, p, k: skm.mean_absolute_error(y, p), False, frozenset({"regression"})),
 }
 
 

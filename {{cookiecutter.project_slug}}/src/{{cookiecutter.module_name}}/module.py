@@ -9,16 +9,17 @@ from torch.optim.lr_scheduler import CosineAnnealingLR, LinearLR, SequentialLR
 
 from .config import Config
 from .metrics import get_metric
+from .problem import Problem
 
 
 class CompetitionModule(L.LightningModule):
-    def __init__(self, net: nn.Module, cfg: Config):
+    def __init__(self, net: nn.Module, cfg: Config, problem: Problem):
         super().__init__()
-        self.net, self.cfg = net, cfg
+        self.net, self.cfg, self.problem = net, cfg, problem
         self.metric = get_metric(cfg.metric)
-        self.loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.optim.label_smoothing)
+        self.loss_fn = problem.loss(cfg.optim.label_smoothing)
         self.save_hyperparameters({"config": cfg.to_dict()})
-        self._val_probs: list[torch.Tensor] = []
+        self._val_preds: list[torch.Tensor] = []
         self._val_targets: list[torch.Tensor] = []
 
     @property
@@ -35,21 +36,21 @@ class CompetitionModule(L.LightningModule):
         return loss
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        logits = self(batch)
-        self.log("val/loss", self.loss_fn(logits, batch["target"]), prog_bar=True)
-        self._val_probs.append(logits.float().softmax(dim=1).cpu())
+        outputs = self(batch)
+        self.log("val/loss", self.loss_fn(outputs, batch["target"]), prog_bar=True)
+        self._val_preds.append(self.problem.activate(outputs).cpu())
         self._val_targets.append(batch["target"].cpu())
 
     def on_validation_epoch_end(self) -> None:
-        probs, targets = torch.cat(self._val_probs).numpy(), torch.cat(self._val_targets).numpy()
-        self._val_probs.clear()
+        preds, targets = torch.cat(self._val_preds).numpy(), torch.cat(self._val_targets).numpy()
+        self._val_preds.clear()
         self._val_targets.clear()
         # The sanity check sees two batches, too few classes for some metrics; skip scoring it.
         if not self.trainer.sanity_checking:
-            self.log(self.monitor, self.metric(targets, probs), prog_bar=True)
+            self.log(self.monitor, self.metric(targets, preds, self.problem.kind), prog_bar=True)
 
     def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        return self(batch).float().softmax(dim=1)
+        return self.problem.activate(self(batch))
 
     def configure_optimizers(self):
         optim = self.cfg.optim

@@ -36,7 +36,8 @@ def wandb_mode(cfg: Config) -> str:
 
 
 def make_loggers(cfg: Config, fold: int, fold_dir: Path) -> list[Logger]:
-    loggers: list[Logger] = [CSVLogger(fold_dir, name="", version="logs")]
+    # A new logs/version_<n>/ per attempt: a resumed fold keeps the log of the epochs before the interruption.
+    loggers: list[Logger] = [CSVLogger(fold_dir, name="logs")]
     mode = wandb_mode(cfg)
     if mode != "disabled":
         loggers.append(
@@ -62,3 +63,31 @@ def finish_wandb_run(summary: dict | None = None) -> None:
         if summary:
             wandb.run.summary.update(summary)
         wandb.finish()
+
+
+def log_cv(cfg: Config, result: dict) -> None:
+    """One more run in the experiment's group, holding the CV score and the per-fold table."""
+    mode = wandb_mode(cfg)
+    if mode == "disabled":
+        return
+    import wandb
+
+    with wandb.init(
+        project=cfg.wandb.project,
+        entity=cfg.wandb.entity,
+        group=cfg.experiment,
+        job_type="cv",
+        name="cv",
+        dir=str(cfg.experiment_dir),
+        mode=mode,
+        config=cfg.to_dict(),
+    ) as run:
+        run.summary.update(
+            {
+                f"cv/{cfg.metric}": result["cv"],
+                f"cv/{cfg.metric}_mean": result["mean"],
+                f"cv/{cfg.metric}_std": result["std"],
+            }
+        )
+        table = wandb.Table(columns=["fold", cfg.metric], data=[[k, s] for k, s in enumerate(result["folds"])])
+        run.log({"cv/folds": table})

@@ -5,15 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ..config import Config
 from ..demo import ensure_demo
 from ..folds import assign_folds
+from ..problem import Problem
 
 
-def read_table(path: Path, columns: list[str], what: str) -> pd.DataFrame:
+def read_table(path: Path, columns: list[str], id_col: str, what: str) -> pd.DataFrame:
     if not path.is_file():
         raise FileNotFoundError(f"{what} {path} does not exist: check data.dir and the file names in the config")
     table = pd.read_csv(path)
@@ -24,6 +24,9 @@ def read_table(path: Path, columns: list[str], what: str) -> pd.DataFrame:
             f"{path} has no column {names} "
             f"(its columns: {', '.join(table.columns)}); set the column names in the data section of the config"
         )
+    duplicated = table[id_col].duplicated()
+    if duplicated.any():
+        raise ValueError(f"{path}: id column {id_col!r} is not unique ({table[id_col][duplicated].iloc[0]!r} repeats)")
     return table
 
 
@@ -32,22 +35,17 @@ class Competition:
     train: pd.DataFrame  # with a `fold` column
     test: pd.DataFrame
     sample_submission: pd.DataFrame
-    classes: list  # the target's values, sorted; a class index is a position in this list
-
-    def targets(self, rows: pd.DataFrame, cfg: Config) -> np.ndarray:
-        return pd.Index(self.classes).get_indexer(rows[cfg.data.target_col])
+    problem: Problem
 
 
 def load_competition(cfg: Config) -> Competition:
     d = cfg.data
     root = Path(d.dir)
     ensure_demo(root)
-    train = read_table(root / d.train_csv, [d.id_col, d.target_col], "train table")
-    test = read_table(root / d.test_csv, [d.id_col], "test table")
-    sample = read_table(root / d.sample_submission, [d.id_col], "sample submission")
+    train = read_table(root / d.train_csv, [d.id_col, *d.target_cols], d.id_col, "train table")
     return Competition(
         train=assign_folds(train, cfg),
-        test=test,
-        sample_submission=sample,
-        classes=sorted(train[d.target_col].unique().tolist()),
+        test=read_table(root / d.test_csv, [d.id_col], d.id_col, "test table"),
+        sample_submission=read_table(root / d.sample_submission, [d.id_col], d.id_col, "sample submission"),
+        problem=Problem.from_train(cfg.problem, d.target_cols, train, str(root / d.train_csv)),
     )

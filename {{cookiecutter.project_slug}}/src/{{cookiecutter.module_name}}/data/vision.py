@@ -40,7 +40,7 @@ def build_transforms(cfg: Config, train: bool, mean: tuple, std: tuple) -> A.Com
 
 
 class ImageDataset(Dataset):
-    """Rows of a competition table; items are {"image": CxHxW float tensor, "target": class index}."""
+    """Rows of a competition table; items are {"image": CxHxW float tensor, "target": encoded target}."""
 
     def __init__(self, paths: list[Path], targets: np.ndarray | None, transform: A.Compose):
         self.paths, self.targets, self.transform = paths, targets, transform

@@ -1,0 +1,30 @@
+"""Predict the test set with every trained fold, average them, and write a checked submission.csv.
+
+python predict.py                                 outputs/<experiment>/submission.csv
+python predict.py --config configs/vision.yaml    the experiment named in that config
+python predict.py --data.dir /kaggle/input/comp   dotted flags override the config it was trained with
+"""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+# Runs without installing the package, as in an offline Kaggle kernel.
+sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # albumentations would ask PyPI for updates
+
+from {{ cookiecutter.module_name }}.config import parse_args
+from {{ cookiecutter.module_name }}.inference import predict, trained_config
+
+
+def main(argv: list[str] | None = None) -> Path:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False
+    )
+    args, cfg = parse_args(parser, argv)
+    return predict(trained_config(cfg, args.overrides))
+
+
+if __name__ == "__main__":
+    main()

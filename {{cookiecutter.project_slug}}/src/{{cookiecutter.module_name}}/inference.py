@@ -1,0 +1,120 @@
+"""Fold-ensembled test predictions and a checked submission.csv, with plain PyTorch: no Lightning needed.
+
+Each fold's weights are read from its model.safetensors (never unpickled), predictions are averaged
+over the folds (probabilities for classification, values for regression), and the submission is
+checked against sample_submission.csv before it is written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from safetensors.torch import load_file
+
+from .atomic import write_csv
+from .config import Config, load_config
+from .cv import fold_dir
+from .data.competition import Competition, load_competition
+from .data.datamodule import image_loader
+from .data.vision import build_transforms
+from .models.vision import ImageModel
+
+
+def load_fold_model(cfg: Config, competition: Competition, fold: int) -> ImageModel:
+    net = ImageModel(cfg.model, num_outputs=competition.problem.num_outputs)
+    path = fold_dir(cfg, fold) / "model.safetensors"
+    try:
+        net.load_state_dict(load_file(path))
+    except RuntimeError as error:
+        raise RuntimeError(
+            f"{path} does not fit model {cfg.model.name!r} with {net.head.out_features} outputs: "
+            f"{str(error).splitlines()[1].strip()}"
+        ) from None
+    return net.eval()
+
+
+@torch.inference_mode()
+def predict_fold(cfg: Config, competition: Competition, fold: int, device: torch.device) -> np.ndarray:
+    net = load_fold_model(cfg, competition, fold).to(device)
+    transform = build_transforms(cfg, train=False, mean=net.mean_std[0], std=net.mean_std[1])
+    loader = image_loader(cfg, competition.test, cfg.data.test_image, transform, problem=None)
+    preds = [competition.problem.activate(net(batch["image"].to(device))).cpu() for batch in loader]
+    return torch.cat(preds).numpy()
+
+
+def submission_table(cfg: Config, competition: Competition, preds: np.ndarray) -> pd.DataFrame:
+    """Predictions in the layout of sample_submission.csv, in its row order."""
+    problem, id_col = competition.problem, cfg.data.id_col
+    if problem.kind == "multiclass" and cfg.submission == "probability":
+        values = pd.DataFrame(preds, columns=[str(c) for c in problem.classes])
+    elif problem.is_classification and cfg.submission == "label":
+        values = pd.DataFrame(problem.labels(preds), columns=list(problem.target_cols))
+    else:  # binary probability of the second class, multilabel probabilities, regression values
+        values = pd.DataFrame(preds, columns=list(problem.target_cols))
+    values.insert(0, id_col, competition.test[id_col].to_numpy())
+    sample_ids = competition.sample_submission[id_col]
+    unknown = set(sample_ids) - set(values[id_col])
+    if unknown:
+        raise ValueError(f"{len(unknown)} ids of sample_submission.csv are not in test.csv, e.g. {min(unknown)!r}")
+    return values.set_index(id_col).loc[sample_ids].reset_index()
+
+
+def validate_submission(submission: pd.DataFrame, sample: pd.DataFrame, id_col: str) -> None:
+    """Refuse a submission Kaggle would reject or score wrongly, saying what differs from the sample."""
+    if list(submission.columns) != list(sample.columns):
+        raise ValueError(
+            f"submission columns {list(submission.columns)} differ from sample_submission.csv's "
+            f"{list(sample.columns)}: set data.target_cols or submission in the config"
+        )
+    if len(submission) != len(sample):
+        raise ValueError(f"submission has {len(submission)} rows, sample_submission.csv has {len(sample)}")
+    differ = submission[id_col].to_numpy() != sample[id_col].to_numpy()
+    if differ.any():
+        row = int(np.argmax(differ))
+        raise ValueError(
+            f"submission ids differ from sample_submission.csv's from row {row}: "
+            f"{submission[id_col].iloc[row]!r} where the sample has {sample[id_col].iloc[row]!r}"
+        )
+    numbers = submission.drop(columns=id_col).select_dtypes("number")
+    bad = ~np.isfinite(numbers.to_numpy(dtype=float))
+    if bad.any():
+        row, col = map(int, np.argwhere(bad)[0])
+        raise ValueError(
+            f"submission has {int(bad.sum())} NaN or infinite values, first in column "
+            f"{numbers.columns[col]!r} at row {row}"
+        )
+    missing = submission.drop(columns=id_col).isna().any()
+    if missing.any():
+        raise ValueError(f"submission has empty values in column {missing.idxmax()!r}")
+
+
+def trained_config(cfg: Config, overrides: list[str]) -> Config:
+    """The config the experiment named by `cfg` was trained with, and on top the `overrides` given now
+    (a Kaggle kernel's data.dir, a larger batch size)."""
+    saved = cfg.experiment_dir / "config.yaml"
+    if not saved.exists():
+        raise FileNotFoundError(f"no trained experiment at {cfg.experiment_dir}: run python train.py --fold all first")
+    return load_config(saved, overrides)
+
+
+def predict(cfg: Config) -> Path:
+    """Average the finished folds' test predictions and write outputs/<experiment>/submission.csv."""
+    competition = load_competition(cfg)
+    folds = [k for k in range(cfg.cv.n_folds) if (fold_dir(cfg, k) / "model.safetensors").exists()]
+    if not folds:
+        raise FileNotFoundError(f"no trained fold under {cfg.experiment_dir}: run python train.py --fold all first")
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    preds = np.mean([predict_fold(cfg, competition, fold, device) for fold in folds], axis=0)
+    submission = submission_table(cfg, competition, preds)
+    validate_submission(submission, competition.sample_submission, cfg.data.id_col)
+    path = cfg.experiment_dir / "submission.csv"
+    write_csv(submission, path)
+    missing = sorted(set(range(cfg.cv.n_folds)) - set(folds))
+    print(
+        f"Wrote {path}: {len(submission)} rows, the mean of folds {', '.join(map(str, folds))}"
+        + (f" (fold {', '.join(map(str, missing))} not trained)" if missing else "")
+    )
+    return path

@@ -1,0 +1,108 @@
+"""Problem types: how targets are encoded, which loss and activation fit, and which columns predictions get.
+
+    multiclass  one column of class labels      softmax over the classes    OOF: prob_<class> per class
+    binary      one column with two values      sigmoid of one output       OOF: prob_<positive class>
+    multilabel  several 0/1 columns             sigmoid per column          OOF: pred_<column> per column
+    regression  one or more numeric columns     the raw outputs             OOF: pred_<column> per column
+
+Everything downstream (module, metrics, OOF, submission) works on the arrays this defines: targets of
+shape [n] (class index, multiclass) or [n, outputs], and predictions of shape [n, outputs].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+@dataclass(frozen=True)
+class Problem:
+    kind: str
+    target_cols: tuple[str, ...]
+    classes: tuple = ()  # multiclass and binary: the target's values, sorted; index = class id
+
+    @classmethod
+    def from_train(cls, kind: str, target_cols: list[str], train: pd.DataFrame, where: str) -> Problem:
+        """Checks the target columns of `train` (read from `where`) against the problem type."""
+        cols = tuple(target_cols)
+        if kind in ("multiclass", "binary"):
+            if len(cols) != 1:
+                raise ValueError(f"data.target_cols: a {kind} problem has one target column, not {list(cols)}")
+            classes = tuple(sorted(train[cols[0]].dropna().unique().tolist()))
+            if kind == "binary" and len(classes) != 2:
+                raise ValueError(f"{where}: binary target {cols[0]!r} has values {list(classes)[:5]}, not two")
+            if kind == "multiclass" and len(classes) < 2:
+                raise ValueError(f"{where}: target {cols[0]!r} has a single class {list(classes)}")
+            return cls(kind, cols, classes)
+        values = train[list(cols)]
+        if not all(pd.api.types.is_numeric_dtype(values[c]) for c in cols):
+            raise ValueError(f"{where}: {kind} targets {list(cols)} must be numeric")
+        if kind == "multilabel" and not values.isin([0, 1]).all().all():
+            bad = next(c for c in cols if not values[c].isin([0, 1]).all())
+            raise ValueError(f"{where}: multilabel target {bad!r} holds values other than 0 and 1")
+        return cls(kind, cols)
+
+    @property
+    def num_outputs(self) -> int:
+        return len(self.classes) if self.kind == "multiclass" else 1 if self.kind == "binary" else len(self.target_cols)
+
+    @property
+    def is_classification(self) -> bool:
+        return self.kind != "regression"
+
+    @property
+    def pred_columns(self) -> list[str]:
+        if self.kind == "multiclass":
+            return [f"prob_{c}" for c in self.classes]
+        if self.kind == "binary":
+            return [f"prob_{self.classes[1]}"]
+        return [f"pred_{c}" for c in self.target_cols]
+
+    def encode(self, rows: pd.DataFrame) -> np.ndarray:
+        """The training targets of `rows`: class indices [n] (multiclass) or floats [n, outputs]."""
+        if self.classes:
+            index = pd.Index(self.classes).get_indexer(rows[self.target_cols[0]])
+            if (index < 0).any():
+                unknown = rows[self.target_cols[0]][index < 0].iloc[0]
+                raise ValueError(f"target value {unknown!r} is not one of the training classes {list(self.classes)}")
+            return index if self.kind == "multiclass" else index[:, None].astype(np.float32)
+        return rows[list(self.target_cols)].to_numpy(dtype=np.float32)
+
+    def activate(self, outputs: torch.Tensor) -> torch.Tensor:
+        """Network outputs to predictions: probabilities, or values for regression."""
+        outputs = outputs.float()
+        if self.kind == "multiclass":
+            return outputs.softmax(dim=1)
+        return outputs.sigmoid() if self.is_classification else outputs
+
+    def loss(self, label_smoothing: float = 0.0) -> nn.Module:
+        if self.kind == "multiclass":
+            return nn.CrossEntropyLoss(label_smoothing=label_smoothing)
+        if self.is_classification:
+            return SmoothedBCEWithLogits(label_smoothing)
+        return nn.MSELoss()
+
+    def labels(self, preds: np.ndarray) -> np.ndarray:
+        """Hard predictions in the competition's terms: class labels, 0/1 per label, or the values."""
+        if self.kind == "multiclass":
+            return np.asarray(self.classes, dtype=object)[preds.argmax(axis=1)][:, None]
+        if self.kind == "binary":
+            return np.asarray(self.classes, dtype=object)[(preds[:, 0] > 0.5).astype(int)][:, None]
+        return (preds > 0.5).astype(int) if self.kind == "multilabel" else preds
+
+
+class SmoothedBCEWithLogits(nn.Module):
+    """Binary cross-entropy whose 0/1 targets are pulled towards 0.5 by `smoothing`, as label smoothing does."""
+
+    def __init__(self, smoothing: float = 0.0):
+        super().__init__()
+        self.smoothing = smoothing
+
+    def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        targets = targets.float() * (1 - self.smoothing) + 0.5 * self.smoothing
+        return F.binary_cross_entropy_with_logits(logits.float(), targets)

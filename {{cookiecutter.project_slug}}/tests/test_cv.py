@@ -1,0 +1,120 @@
+import json
+from dataclasses import replace
+
+import pandas as pd
+import pytest
+import torch
+from conftest import TINY, make_cfg
+from safetensors.torch import load_file
+
+from {{ cookiecutter.module_name }}.cv import build_fold, fold_dir, run_fold, train
+from {{ cookiecutter.module_name }}.data.competition import load_competition
+from {{ cookiecutter.module_name }}.folds import folds_path
+from {{ cookiecutter.module_name }}.metrics import METRICS
+from {{ cookiecutter.module_name }}.module import CompetitionModule
+
+
+@pytest.fixture(scope="module")
+def trained(digits_dir, tmp_path_factory):
+    """A 3-fold experiment trained once for the tests of this module."""
+    cfg = make_cfg(digits_dir, tmp_path_factory.mktemp("outputs"), n_folds=3, **TINY)
+    return cfg, train(cfg, folds=[0, 1, 2])
+
+
+def test_oof_covers_every_training_row_once_with_its_fold(trained):
+    cfg, _ = trained
+    oof = pd.read_csv(cfg.experiment_dir / "oof.csv")
+    train_rows = pd.read_csv(f"{cfg.data.dir}/train.csv")
+    assert len(oof) == len(train_rows) and oof["id"].is_unique and set(oof["id"]) == set(train_rows["id"])
+    assigned = pd.read_csv(folds_path(cfg)).set_index("id")["fold"]
+    assert (oof.set_index("id")["fold"] == assigned.loc[oof["id"]]).all()
+
+
+def test_cv_json_scores_equal_the_metric_recomputed_from_oof(trained):
+    cfg, result = trained
+    saved = json.loads((cfg.experiment_dir / "cv.json").read_text())
+    oof = pd.read_csv(cfg.experiment_dir / "oof.csv")
+    accuracy = METRICS["accuracy"]
+    score = lambda rows: accuracy(rows["label"].to_numpy(), rows.filter(like="prob_").to_numpy(), "multiclass")  # noqa: E731
+    assert saved["metric"] == "accuracy" and saved["n_rows"] == len(oof)
+    assert saved["cv"] == pytest.approx(score(oof))
+    assert saved["folds"] == pytest.approx([score(oof[oof.fold == k]) for k in range(3)])
+    assert saved["mean"] == pytest.approx(sum(saved["folds"]) / 3)
+    assert result["cv"] == saved and result["folds"] == dict(enumerate(saved["folds"]))
+
+
+def test_each_fold_has_its_own_weights(trained):
+    cfg, _ = trained
+    heads = [load_file(fold_dir(cfg, k) / "model.safetensors")["head.weight"] for k in range(3)]
+    assert not torch.equal(heads[0], heads[1]) and not torch.equal(heads[1], heads[2])
+
+
+def test_finished_folds_are_skipped_and_force_retrains(trained, capsys):
+    cfg, result = trained
+    stamps = [(fold_dir(cfg, k) / "metrics.json").stat().st_mtime_ns for k in range(3)]
+    again = train(cfg, folds=[0, 1, 2])
+    assert [(fold_dir(cfg, k) / "metrics.json").stat().st_mtime_ns for k in range(3)] == stamps
+    assert again["folds"] == result["folds"] and "skipped" in capsys.readouterr().out
+    train(cfg, folds=[2], force=True)
+    assert (fold_dir(cfg, 2) / "metrics.json").stat().st_mtime_ns != stamps[2]
+
+
+def test_a_finished_fold_from_another_config_is_not_mixed_in(trained):
+    cfg, _ = trained
+    with pytest.raises(ValueError, match=r"optim\.lr: 0\.003 -> 0\.01.*--experiment NAME.*--force"):
+        train(replace(cfg, optim=replace(cfg.optim, lr=0.01)), folds=[0])
+
+
+def test_each_fold_starts_from_fresh_weights(tiny):
+    competition = load_competition(tiny)
+    first, *_ = build_fold(tiny, competition, 0)
+    initial = {k: v.clone() for k, v in first.net.state_dict().items()}
+    run_fold(tiny, competition, 0)
+    second, *_ = build_fold(tiny, competition, 1)
+    assert all(torch.equal(initial[k], v) for k, v in second.net.state_dict().items())
+    trained_head = load_file(fold_dir(tiny, 0) / "model.safetensors")["head.weight"]
+    assert not torch.equal(trained_head, second.net.state_dict()["head.weight"])
+
+
+def test_an_interrupted_fold_resumes_from_its_last_checkpoint(tiny, monkeypatch):
+    cfg = replace(tiny, trainer=replace(tiny.trainer, max_epochs=2))
+    epochs = []
+
+    def crash_in_second_epoch(module):
+        epochs.append(module.current_epoch)
+        if module.current_epoch == 1:
+            raise RuntimeError("simulated crash")
+
+    monkeypatch.setattr(CompetitionModule, "on_train_epoch_start", crash_in_second_epoch)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        train(cfg, folds=[0])
+    assert (fold_dir(cfg, 0) / "checkpoints" / "last.ckpt").is_file()
+    assert not (fold_dir(cfg, 0) / "metrics.json").exists()
+
+    epochs.clear()
+    monkeypatch.setattr(CompetitionModule, "on_train_epoch_start", lambda m: epochs.append(m.current_epoch))
+    result = train(cfg, folds=[0], resume=True)
+    assert epochs == [1]  # epoch 0 came from last.ckpt
+    logs = sorted((fold_dir(cfg, 0) / "logs").glob("version_*/metrics.csv"))
+    assert len(logs) == 2  # the interrupted attempt's log is kept beside the resumed one
+    assert (fold_dir(cfg, 0) / "metrics.json").is_file() and result["folds"][0] >= 0
+
+
+def test_wandb_offline_writes_one_run_per_fold_and_one_for_the_cv(digits_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    cfg = make_cfg(digits_dir, tmp_path / "outputs", n_folds=2, **TINY)
+    train(cfg, folds=[0, 1])
+    runs = sorted((cfg.experiment_dir / "wandb").glob("offline-run-*"))
+    assert len(runs) == 3
+    names = [b"fold0", b"fold1", b"cv"]
+    contents = [next(run.glob("*.wandb")).read_bytes() for run in runs]
+    assert all(any(name in content for content in contents) for name in names)
+    assert all(cfg.experiment.encode() in content for content in contents)  # the group
+
+
+def test_metric_direction_sets_the_checkpoint_mode(tiny):
+    competition = load_competition(tiny)
+    *_, checkpoint = build_fold(replace(tiny, metric="log_loss"), competition, 0)
+    assert (checkpoint.monitor, checkpoint.mode) == ("val/log_loss", "min")
+    *_, checkpoint = build_fold(tiny, competition, 0)
+    assert (checkpoint.monitor, checkpoint.mode) == ("val/accuracy", "max")

@@ -1,0 +1,62 @@
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import TINY, make_cfg
+
+from {{ cookiecutter.module_name }}.cv import train
+from {{ cookiecutter.module_name }}.data.competition import load_competition
+from {{ cookiecutter.module_name }}.inference import predict, predict_fold, validate_submission
+
+
+@pytest.fixture(scope="module")
+def trained(digits_dir, tmp_path_factory):
+    cfg = make_cfg(digits_dir, tmp_path_factory.mktemp("outputs"), n_folds=2, **TINY)
+    train(cfg, folds=[0, 1])
+    return cfg
+
+
+def test_submission_is_the_fold_mean_in_the_sample_layout(trained):
+    path = predict(trained)
+    submission = pd.read_csv(path)
+    sample = pd.read_csv(f"{trained.data.dir}/sample_submission.csv")
+    assert list(submission.columns) == list(sample.columns)
+    assert submission["id"].tolist() == sample["id"].tolist()
+    competition = load_competition(trained)
+    mean = np.mean([predict_fold(trained, competition, k, "cpu") for k in range(2)], axis=0)
+    assert submission["label"].tolist() == mean.argmax(axis=1).tolist()  # digits' classes are 0..9
+    assert path == trained.experiment_dir / "submission.csv"
+    assert not list(path.parent.glob(".submission.csv.*"))  # no temporary file left behind
+
+
+def test_probability_submission_is_refused_when_the_sample_wants_labels(trained):
+    with pytest.raises(
+        ValueError, match=r"columns \['id', '0', '1'.*differ from sample_submission.csv's \['id', 'label'\]"
+    ):
+        predict(replace(trained, submission="probability"))
+
+
+def test_predict_without_trained_folds_says_what_to_run(digits_dir, tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"run python train\.py --fold all first"):
+        predict(make_cfg(digits_dir, tmp_path))
+
+
+SAMPLE = pd.DataFrame({"id": ["a", "b", "c"], "label": [0, 0, 0]})
+
+
+@pytest.mark.parametrize(
+    ("submission", "message"),
+    [
+        (SAMPLE.iloc[[1, 0, 2]], r"ids differ .* from row 0: 'b' where the sample has 'a'"),
+        (SAMPLE.iloc[:2], "submission has 2 rows, sample_submission.csv has 3"),
+        (SAMPLE.assign(label=[1.0, np.nan, 2.0]), r"1 NaN or infinite values, first in column 'label' at row 1"),
+        (SAMPLE.assign(label=[1.0, np.inf, 2.0]), "NaN or infinite"),
+        (SAMPLE.rename(columns={"label": "target"}), r"columns \['id', 'target'\] differ"),
+    ],
+    ids=["shuffled", "short", "nan", "inf", "columns"],
+)
+def test_validator_refuses_what_kaggle_would_reject(submission, message):
+    with pytest.raises(ValueError, match=message):
+        validate_submission(submission.reset_index(drop=True), SAMPLE, "id")
+    validate_submission(SAMPLE.copy(), SAMPLE, "id")  # the sample itself passes

@@ -1,0 +1,61 @@
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from conftest import TINY, make_cfg
+
+from {{ cookiecutter.module_name }}.cv import fold_dir, train
+from {{ cookiecutter.module_name }}.problem import Problem
+
+
+@pytest.mark.parametrize(
+    ("problem", "metric", "targets", "cv"),
+    [
+        ("binary", "roc_auc", ["is_even"], {"splitter": "stratified"}),
+        ("multilabel", "f1_macro", ["even", "big"], {"splitter": "multilabel"}),
+        ("regression", "rmse", ["value"], {"splitter": "kfold"}),
+        ("multiclass", "qwk", ["label"], {"splitter": "stratified_group", "group_col": "writer"}),
+    ],
+)
+def test_every_problem_type_trains_a_fold(derived_dir, tmp_path, problem, metric, targets, cv):
+    base = make_cfg(derived_dir, tmp_path, n_folds=3, **TINY)
+    cfg = replace(
+        base, problem=problem, metric=metric, data=replace(base.data, target_cols=targets), cv=replace(base.cv, **cv)
+    )
+    score = train(cfg, folds=[0])["folds"][0]
+    assert np.isfinite(score)
+    oof = pd.read_csv(fold_dir(cfg, 0) / "oof.csv")
+    train_rows = pd.read_csv(derived_dir / "train.csv")
+    expected = Problem.from_train(problem, targets, train_rows, "train.csv").pred_columns
+    assert list(oof.columns) == ["id", "fold", *targets, *expected]
+    assert np.isfinite(oof[expected].to_numpy()).all()
+
+
+def test_binary_targets_and_labels_use_the_sorted_classes():
+    rows = pd.DataFrame({"y": ["odd", "even", "odd"]})
+    problem = Problem.from_train("binary", ["y"], rows, "train.csv")
+    assert problem.pred_columns == ["prob_odd"] and problem.num_outputs == 1
+    assert problem.encode(rows).ravel().tolist() == [1, 0, 1]
+    assert problem.labels(np.array([[0.9], [0.2]])).ravel().tolist() == ["odd", "even"]
+
+
+def test_smoothed_binary_targets_move_towards_one_half():
+    loss = Problem("binary", ("y",), ("a", "b")).loss(label_smoothing=0.2)
+    logits, targets = torch.tensor([[0.3], [-1.0]]), torch.tensor([[1.0], [0.0]])
+    expected = torch.nn.functional.binary_cross_entropy_with_logits(logits, torch.tensor([[0.9], [0.1]]))
+    assert torch.isclose(loss(logits, targets), expected)
+
+
+@pytest.mark.parametrize(
+    ("kind", "column", "values", "message"),
+    [
+        ("binary", "y", [0, 1, 2], r"binary target 'y' has values \[0, 1, 2\], not two"),
+        ("multilabel", "y", [0, 1, 2], "multilabel target 'y' holds values other than 0 and 1"),
+        ("regression", "y", ["a", "b", "c"], "regression targets .* must be numeric"),
+    ],
+)
+def test_targets_unlike_the_problem_type_are_refused(kind, column, values, message):
+    with pytest.raises(ValueError, match=message):
+        Problem.from_train(kind, [column], pd.DataFrame({column: values}), "train.csv")
