@@ -34,5 +34,7 @@ Created {ANSWERS['project_slug']}/ ({ANSWERS['task']}). Next steps:
     cd {ANSWERS['project_slug']}
     make setup                 # virtual environment with the pinned dependencies (.venv)
     make train                 # fold 0 on the embedded demo competition
+    make cv                    # every fold, oof.csv and cv.json
+    make predict               # submission.csv from the trained folds
     make test                  # the project's own tests
 """)

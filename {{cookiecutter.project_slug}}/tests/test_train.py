@@ -30,8 +30,8 @@ def test_fold_trains_and_writes_its_oof_and_score(cfg):
     assert get_metric("accuracy")(oof["label"].to_numpy(), probs, "multiclass") == score  # the OOF's score
 
     assert json.loads((fold_dir / "metrics.json").read_text())["score"] == score
-    assert (fold_dir / "checkpoints" / "best.ckpt").is_file() and (fold_dir / "logs" / "version_0" / "metrics.csv").is_file()
-    assert (fold_dir / "model.safetensors").is_file()
+    for written in ("checkpoints/best.ckpt", "logs/version_0/metrics.csv", "model.safetensors"):
+        assert (fold_dir / written).is_file(), written
     assert (cfg.experiment_dir / "config.yaml").is_file()
 
 
