@@ -19,6 +19,9 @@ from .atomic import write_text
 PROBLEMS = ("multiclass", "binary", "multilabel", "regression")
 SPLITTERS = ("kfold", "stratified", "group", "stratified_group", "multilabel")
 SUBMISSIONS = ("label", "probability")
+OPTIMIZERS = ("adamw", "sgd")
+SCHEDULES = ("cosine", "onecycle", "constant")
+MIXUP_MODES = ("batch", "pair", "elem")
 WANDB_MODES = (None, "online", "offline", "disabled")
 
 
@@ -38,6 +41,10 @@ class DataConfig:
     train_image: str = "train/{id}.png"
     test_image: str = "test/{id}.png"
     image_size: int = 32
+    # albumentations pipelines, one {TransformName: {argument: value}} per step. Normalize (with the
+    # backbone's mean and std) and ToTensorV2 are appended when missing.
+    train_transforms: list[dict[str, Any]] = field(default_factory=list)
+    valid_transforms: list[dict[str, Any]] = field(default_factory=list)
     batch_size: int = 64
     num_workers: int = 0
 
@@ -54,18 +61,51 @@ class CVConfig:
 @dataclass
 class ModelConfig:
     name: str = MISSING  # any timm model name
-    pretrained: bool = False  # True downloads from the hub: not possible in an offline Kaggle kernel
-    in_chans: int = 3
+    pretrained: bool = False  # from the hub, or from weights_file when set (offline Kaggle kernels)
+    weights_file: str | None = None  # local pretrained weights (.safetensors, .pth or .bin) for `name`
+    in_chans: int = 3  # 3: RGB; 1: grayscale
     drop_rate: float = 0.0
     drop_path_rate: float = 0.0
+    channels_last: bool = False  # faster convolutions on GPUs with tensor cores
+    compile: bool = False  # torch.compile the network
 
 
 @dataclass
 class OptimConfig:
-    lr: float = 1e-3
+    name: str = "adamw"  # adamw or sgd
+    lr: float = 1e-3  # the head's learning rate, and the backbone's unless backbone_lr is set
+    backbone_lr: float | None = None
     weight_decay: float = 0.01
-    warmup_pct: float = 0.1  # share of all steps spent warming up, before the cosine decay
+    momentum: float = 0.9  # sgd only
+    schedule: str = "cosine"  # cosine (linear warmup, then cosine decay), onecycle or constant; per step
+    warmup_pct: float = 0.1  # share of all steps spent warming up
     label_smoothing: float = 0.0
+    # Train the head alone for this many epochs, then unfreeze the backbone (Lightning's BackboneFinetuning).
+    freeze_backbone_epochs: int = 0
+
+
+@dataclass
+class MixupConfig:
+    """timm's Mixup/CutMix; on when either alpha is above 0."""
+
+    mixup_alpha: float = 0.0
+    cutmix_alpha: float = 0.0
+    prob: float = 1.0  # chance a batch is mixed
+    switch_prob: float = 0.5  # chance of cutmix rather than mixup when both are on
+    mode: str = "batch"  # batch, pair or elem: one lambda per batch, per pair or per element
+    off_last_epochs: int = 0  # train the last epochs on clean images
+
+    @property
+    def enabled(self) -> bool:
+        return self.mixup_alpha > 0 or self.cutmix_alpha > 0
+
+
+@dataclass
+class TTAConfig:
+    """Test-time augmentation: views of each image predicted in one batch and averaged."""
+
+    # identity, hflip, vflip, rot90, rot180, rot270, transpose, transverse (the eight of D4)
+    views: list[str] = field(default_factory=lambda: ["identity"])
 
 
 @dataclass
@@ -111,6 +151,8 @@ class Config:
     cv: CVConfig = field(default_factory=CVConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
+    mixup: MixupConfig = field(default_factory=MixupConfig)
+    tta: TTAConfig = field(default_factory=TTAConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     wandb: WandbConfig = field(default_factory=WandbConfig)
 
@@ -148,6 +190,10 @@ def _check_choices(cfg: Config) -> None:
         "metric": (cfg.metric, tuple(METRICS)),
         "cv.splitter": (cfg.cv.splitter, SPLITTERS),
         "submission": (cfg.submission, SUBMISSIONS),
+        "optim.name": (cfg.optim.name, OPTIMIZERS),
+        "optim.schedule": (cfg.optim.schedule, SCHEDULES),
+        "mixup.mode": (cfg.mixup.mode, MIXUP_MODES),
+        "model.in_chans": (cfg.model.in_chans, (1, 3)),
         "wandb.mode": (cfg.wandb.mode, WANDB_MODES),
     }
     for key, (value, allowed) in choices.items():
@@ -161,6 +207,13 @@ def _check_choices(cfg: Config) -> None:
         )
     if cfg.cv.splitter in ("group", "stratified_group") and not cfg.cv.group_col:
         raise ConfigError(f"config key 'cv.group_col': the {cfg.cv.splitter} splitter needs the column of groups")
+    from .tta import VIEWS  # late: tta pulls in torch
+
+    unknown = [view for view in cfg.tta.views if view not in VIEWS]
+    if unknown or not cfg.tta.views:
+        raise ConfigError(f"config key 'tta.views': {unknown or '[]'} is not a list of views from {', '.join(VIEWS)}")
+    if cfg.mixup.enabled and cfg.data.batch_size % 2:
+        raise ConfigError(f"config key 'data.batch_size': mixup mixes pairs, so {cfg.data.batch_size} must be even")
     if cfg.cv.n_folds < 2:
         raise ConfigError(f"config key 'cv.n_folds': {cfg.cv.n_folds} folds cannot cross-validate; use 2 or more")
 

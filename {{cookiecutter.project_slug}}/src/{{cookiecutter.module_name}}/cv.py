@@ -5,7 +5,8 @@ Layout under outputs/<experiment>/:
     fold<k>/config.yaml      the config the fold was trained with
     fold<k>/checkpoints/     best.ckpt, chosen on the validation metric, and last.ckpt, for --resume
     fold<k>/model.safetensors  the weights of best.ckpt, for inference without Lightning
-    fold<k>/oof.csv          that fold's validation predictions from those weights, with the row ids
+    fold<k>/oof.csv          that fold's validation predictions from those weights (with TTA when on), with the row ids
+    fold<k>/oof_no_tta.csv   the same without TTA, when TTA is on
     fold<k>/metrics.json     the fold's score; written last, so it marks the fold as finished
     fold<k>/logs/version_<n>/  the CSV log of each attempt (a resumed fold adds one)
     oof.csv, cv.json         once every fold is finished: all OOF rows, one per training row, and the CV
@@ -22,7 +23,7 @@ import lightning as L
 import numpy as np
 import pandas as pd
 import torch
-from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.callbacks import BackboneFinetuning, ModelCheckpoint
 from safetensors.torch import save_file
 
 from .atomic import write_atomic, write_csv, write_json
@@ -81,8 +82,22 @@ def build_fold(cfg: Config, competition: Competition, fold: int, loggers: list |
     checkpoint = ModelCheckpoint(
         dirpath=out / "checkpoints", filename="best", monitor=module.monitor, mode=module.metric.mode, save_last=True
     )
-    trainer = L.Trainer(**cfg.trainer_kwargs(), callbacks=[checkpoint], logger=loggers or False, default_root_dir=out)
+    callbacks = [checkpoint]
+    if cfg.optim.freeze_backbone_epochs:
+        callbacks.append(
+            BackboneFinetuning(
+                unfreeze_backbone_at_epoch=cfg.optim.freeze_backbone_epochs,
+                backbone_initial_lr=cfg.optim.backbone_lr or cfg.optim.lr,
+                lambda_func=lambda epoch: 1.0,  # the backbone then trains at its own constant rate
+                should_align=False,
+            )
+        )
+    trainer = L.Trainer(**cfg.trainer_kwargs(), callbacks=callbacks, logger=loggers or False, default_root_dir=out)
     return module, data, trainer, checkpoint
+
+
+def uses_tta(cfg: Config) -> bool:
+    return cfg.tta.views != ["identity"]
 
 
 def run_fold(cfg: Config, competition: Competition, fold: int, resume: bool = False) -> float:
@@ -107,10 +122,17 @@ def run_fold(cfg: Config, competition: Competition, fold: int, resume: bool = Fa
         # predict() loads best.ckpt into the module, so the OOF and the exported weights are the chosen ones.
         preds = torch.cat(trainer.predict(module, dataloaders=data.val_dataloader(), ckpt_path="best")).numpy()
         problem = competition.problem
-        score = module.metric(problem.encode(data.valid_rows), preds, problem.kind)
+        targets = problem.encode(data.valid_rows)
+        result = {"fold": fold, "metric": cfg.metric, "score": module.metric(targets, preds, problem.kind)}
+        if uses_tta(cfg):
+            write_csv(oof_table(cfg, competition, data.valid_rows, preds), out / "oof_no_tta.csv")
+            module.tta_views = cfg.tta.views
+            preds = torch.cat(trainer.predict(module, dataloaders=data.val_dataloader())).numpy()
+            result = {**result, "score_no_tta": result["score"], "score": module.metric(targets, preds, problem.kind)}
+        score = result["score"]
         write_atomic(out / "model.safetensors", lambda tmp: save_file(module.net.state_dict(), tmp))
         write_csv(oof_table(cfg, competition, data.valid_rows, preds), out / "oof.csv")
-        write_json({"fold": fold, "metric": cfg.metric, "score": score}, out / "metrics.json")
+        write_json(result, out / "metrics.json")
     finally:
         finish_wandb_run({f"oof/{cfg.metric}": score} if score is not None else None)
     return score
@@ -123,7 +145,7 @@ def oof_table(cfg: Config, competition: Competition, rows: pd.DataFrame, preds: 
 
 def merge_oof(cfg: Config, competition: Competition) -> dict | None:
     """Once every fold is finished: write oof.csv (one row per training row) and cv.json; return cv.json."""
-    n_folds, id_col, problem = cfg.cv.n_folds, cfg.data.id_col, competition.problem
+    n_folds = cfg.cv.n_folds
     scores = [finished_score(cfg, fold) for fold in range(n_folds)]
     missing = [fold for fold, score in enumerate(scores) if score is None]
     if missing:
@@ -131,21 +153,8 @@ def merge_oof(cfg: Config, competition: Competition) -> dict | None:
         return None
     for fold in range(n_folds):
         check_same_config(cfg, fold)
-    oof = pd.concat(
-        [
-            pd.read_csv(fold_dir(cfg, k) / "oof.csv", dtype={id_col: competition.train[id_col].dtype})
-            for k in range(n_folds)
-        ]
-    )
-    train_ids = competition.train[id_col]
-    if len(oof) != len(train_ids) or not oof[id_col].is_unique or set(oof[id_col]) != set(train_ids):
-        raise RuntimeError(
-            f"the fold OOF files hold {len(oof)} rows for {len(train_ids)} training rows: "
-            f"retrain the experiment with --fold all --force"
-        )
-    oof = oof.set_index(id_col).loc[train_ids].reset_index()  # train.csv's row order
     metric = get_metric(cfg.metric)
-    cv = metric(problem.encode(oof), oof[problem.pred_columns].to_numpy(), problem.kind)
+    oof, cv = merged_oof(cfg, competition, "oof.csv")
     result = {
         "metric": cfg.metric,
         "higher_is_better": metric.higher_is_better,
@@ -154,17 +163,47 @@ def merge_oof(cfg: Config, competition: Competition) -> dict | None:
         "mean": float(np.mean(scores)),
         "std": float(np.std(scores)),
         "n_rows": len(oof),
+        "tta": cfg.tta.views,
     }
+    if uses_tta(cfg):  # the scores above are with TTA; these are the same weights without it
+        folds = [json.loads((fold_dir(cfg, k) / "metrics.json").read_text())["score_no_tta"] for k in range(n_folds)]
+        result.update(folds_no_tta=folds, cv_no_tta=merged_oof(cfg, competition, "oof_no_tta.csv")[1])
     write_csv(oof, cfg.experiment_dir / "oof.csv")
     write_json(result, cfg.experiment_dir / "cv.json")
     log_cv(cfg, result)
     return result
 
 
+def merged_oof(cfg: Config, competition: Competition, name: str) -> tuple[pd.DataFrame, float]:
+    """The folds' `name` files as one table in train.csv's row order, checked to hold each row once, and its score."""
+    id_col, problem = cfg.data.id_col, competition.problem
+    dtype = {id_col: competition.train[id_col].dtype}
+    oof = pd.concat([pd.read_csv(fold_dir(cfg, k) / name, dtype=dtype) for k in range(cfg.cv.n_folds)])
+    train_ids = competition.train[id_col]
+    if len(oof) != len(train_ids) or not oof[id_col].is_unique or set(oof[id_col]) != set(train_ids):
+        raise RuntimeError(
+            f"the folds' {name} files hold {len(oof)} rows for {len(train_ids)} training rows: "
+            "retrain the experiment with --fold all --force"
+        )
+    oof = oof.set_index(id_col).loc[train_ids].reset_index()
+    score = get_metric(cfg.metric)(problem.encode(oof), oof[problem.pred_columns].to_numpy(), problem.kind)
+    return oof, score
+
+
 def print_table(cfg: Config, result: dict) -> None:
-    lines = [f"{'fold':>6}  {cfg.metric:>10}"]
-    lines += [f"{fold:>6}  {score:>10.4f}" for fold, score in enumerate(result["folds"])]
-    lines += [f"{'mean':>6}  {result['mean']:>10.4f}  (std {result['std']:.4f})", f"{'CV':>6}  {result['cv']:>10.4f}"]
+    tta = "cv_no_tta" in result
+    header = f"{'fold':>6}  {cfg.metric:>10}" + (f"  {'no TTA':>10}" if tta else "")
+    plain = result.get("folds_no_tta", [None] * len(result["folds"]))
+    lines = [header] + [
+        f"{fold:>6}  {score:>10.4f}" + (f"  {plain[fold]:>10.4f}" if tta else "")
+        for fold, score in enumerate(result["folds"])
+    ]
+    lines += [
+        f"{'mean':>6}  {result['mean']:>10.4f}  (std {result['std']:.4f})",
+        f"{'CV':>6}  {result['cv']:>10.4f}" + (f"  {result['cv_no_tta']:>10.4f}" if tta else ""),
+    ]
+    if tta:
+        lines.append(f"TTA views: {', '.join(result['tta'])}")
     print(f"\nExperiment {cfg.experiment!r} ({cfg.experiment_dir}/cv.json):\n" + "\n".join(lines))
 
 

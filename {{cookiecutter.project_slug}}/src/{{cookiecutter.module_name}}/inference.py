@@ -21,6 +21,7 @@ from .data.competition import Competition, load_competition
 from .data.datamodule import image_loader
 from .data.vision import build_transforms
 from .models.vision import ImageModel
+from .tta import tta_predict
 
 
 def load_fold_model(cfg: Config, competition: Competition, fold: int) -> ImageModel:
@@ -39,10 +40,11 @@ def load_fold_model(cfg: Config, competition: Competition, fold: int) -> ImageMo
 @torch.inference_mode()
 def predict_fold(cfg: Config, competition: Competition, fold: int, device: torch.device) -> np.ndarray:
     net = load_fold_model(cfg, competition, fold).to(device)
-    transform = build_transforms(cfg, train=False, mean=net.mean_std[0], std=net.mean_std[1])
-    loader = image_loader(cfg, competition.test, cfg.data.test_image, transform, problem=None)
-    preds = [competition.problem.activate(net(batch["image"].to(device))).cpu() for batch in loader]
-    return torch.cat(preds).numpy()
+    d = cfg.data
+    transform = build_transforms(d.valid_transforms, "data.valid_transforms", d.image_size, *net.mean_std)
+    loader = image_loader(cfg, competition.test, d.test_image, transform, problem=None)
+    activate = competition.problem.activate
+    return torch.cat([tta_predict(net, b["image"].to(device), cfg.tta.views, activate).cpu() for b in loader]).numpy()
 
 
 def submission_table(cfg: Config, competition: Competition, preds: np.ndarray) -> pd.DataFrame:

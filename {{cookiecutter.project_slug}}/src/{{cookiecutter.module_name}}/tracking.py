@@ -87,6 +87,7 @@ def log_cv(cfg: Config, result: dict) -> None:
                 f"cv/{cfg.metric}": result["cv"],
                 f"cv/{cfg.metric}_mean": result["mean"],
                 f"cv/{cfg.metric}_std": result["std"],
+                **({f"cv/{cfg.metric}_no_tta": result["cv_no_tta"]} if "cv_no_tta" in result else {}),
             }
         )
         table = wandb.Table(columns=["fold", cfg.metric], data=[[k, s] for k, s in enumerate(result["folds"])])

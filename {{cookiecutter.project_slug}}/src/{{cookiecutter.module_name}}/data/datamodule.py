@@ -21,7 +21,7 @@ def image_loader(
     """Batches of `rows`, whose images live at `image` (a path template) under data.dir; with targets if `problem`."""
     root = Path(cfg.data.dir)
     paths = [root / image.format(**row) for row in rows.to_dict("records")]
-    dataset = ImageDataset(paths, problem.encode(rows) if problem else None, transform)
+    dataset = ImageDataset(paths, problem.encode(rows) if problem else None, transform, cfg.model.in_chans)
     workers = cfg.data.num_workers
     return DataLoader(
         dataset,
@@ -39,8 +39,9 @@ class FoldDataModule(L.LightningDataModule):
         self.cfg, self.problem = cfg, competition.problem
         self.train_rows = competition.train[competition.train.fold != fold].reset_index(drop=True)
         self.valid_rows = competition.train[competition.train.fold == fold].reset_index(drop=True)
-        self.train_transform = build_transforms(cfg, train=True, mean=mean, std=std)
-        self.eval_transform = build_transforms(cfg, train=False, mean=mean, std=std)
+        d = cfg.data
+        self.train_transform = build_transforms(d.train_transforms, "data.train_transforms", d.image_size, mean, std)
+        self.eval_transform = build_transforms(d.valid_transforms, "data.valid_transforms", d.image_size, mean, std)
 
     def train_dataloader(self) -> DataLoader:
         image = self.cfg.data.train_image

@@ -1,8 +1,9 @@
-"""Images: a Dataset that reads a competition's images, and the albumentations pipelines."""
+"""Images: a Dataset that reads a competition's images, and the albumentations pipelines from the config."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import albumentations as A
 import cv2
@@ -11,45 +12,69 @@ import torch
 from albumentations.pytorch import ToTensorV2
 from torch.utils.data import Dataset
 
-from ..config import Config
 
-
-def read_image(path: Path) -> np.ndarray:
-    """An HxWx3 uint8 RGB array, whatever the file holds (grayscale, RGB or RGBA)."""
+def read_image(path: Path, channels: int = 3) -> np.ndarray:
+    """An HxWxC uint8 array, RGB (channels=3) or grayscale (channels=1), whatever the file holds."""
     image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if image is None:
         reason = "does not exist" if not path.exists() else "is not a readable image"
         raise FileNotFoundError(f"image {path} {reason}")
     if image.ndim == 2:
-        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
-    if image.shape[2] == 4:
-        return cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        image = image[:, :, None]
+    if image.dtype != np.uint8:  # 16-bit PNG or TIFF
+        image = cv2.convertScaleAbs(image, alpha=255.0 / max(int(image.max()), 1))
+    conversions = {
+        (1, 3): cv2.COLOR_GRAY2RGB,
+        (3, 3): cv2.COLOR_BGR2RGB,
+        (4, 3): cv2.COLOR_BGRA2RGB,
+        (3, 1): cv2.COLOR_BGR2GRAY,
+        (4, 1): cv2.COLOR_BGRA2GRAY,
+    }
+    if (image.shape[2], channels) in conversions:
+        image = cv2.cvtColor(image, conversions[image.shape[2], channels])
+    return image if image.ndim == 3 else image[:, :, None]
 
 
-def build_transforms(cfg: Config, train: bool, mean: tuple, std: tuple) -> A.Compose:
-    size = cfg.data.image_size
-    augment = (
-        [
-            A.Affine(scale=(0.9, 1.1), translate_percent=(-0.08, 0.08), rotate=(-10, 10), p=0.7),
-        ]
-        if train
-        else []
-    )
-    return A.Compose([A.Resize(size, size), *augment, A.Normalize(mean=mean, std=std), ToTensorV2()])
+def build_transforms(steps: list[dict[str, Any]], key: str, size: int, mean: tuple, std: tuple) -> A.Compose:
+    """An albumentations pipeline from the config's [{Name: {argument: value}}, ...] list at `key`.
+
+    An empty list resizes to `size`. Normalize (the backbone's mean and std) and ToTensorV2 are appended
+    when missing, so a config lists only what it changes.
+    """
+    transforms = []
+    for index, step in enumerate(steps):
+        where = f"config key '{key}[{index}]'"
+        if not isinstance(step, dict) or len(step) != 1:
+            raise ValueError(f"{where}: write each step as one transform name mapped to its arguments, not {step!r}")
+        ((name, arguments),) = step.items()
+        transform = ToTensorV2 if name == "ToTensorV2" else getattr(A, name, None)
+        if not isinstance(transform, type):
+            raise ValueError(f"{where}: albumentations has no transform {name!r}")
+        try:
+            transforms.append(transform(**(arguments or {})))
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{where}: {name}: {error}") from None
+    if not transforms:
+        transforms.append(A.Resize(size, size))
+    if not any(isinstance(t, A.Normalize) for t in transforms):
+        transforms.append(A.Normalize(mean=mean, std=std))
+    if not any(isinstance(t, ToTensorV2) for t in transforms):
+        transforms.append(ToTensorV2())
+    return A.Compose(transforms)
 
 
 class ImageDataset(Dataset):
     """Rows of a competition table; items are {"image": CxHxW float tensor, "target": encoded target}."""
 
-    def __init__(self, paths: list[Path], targets: np.ndarray | None, transform: A.Compose):
-        self.paths, self.targets, self.transform = paths, targets, transform
+    def __init__(self, paths: list[Path], targets: np.ndarray | None, transform: A.Compose, channels: int = 3):
+        self.paths, self.targets, self.transform, self.channels = paths, targets, transform, channels
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        item = {"image": self.transform(image=read_image(self.paths[index]))["image"]}
+        image = read_image(self.paths[index], self.channels)
+        item = {"image": self.transform(image=image)["image"]}
         if self.targets is not None:
             item["target"] = torch.as_tensor(self.targets[index])
         return item

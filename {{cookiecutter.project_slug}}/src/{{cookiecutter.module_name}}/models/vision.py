@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import timm
 import torch
 from torch import nn
@@ -12,6 +14,11 @@ from ..config import ModelConfig
 class ImageModel(nn.Module):
     def __init__(self, cfg: ModelConfig, num_outputs: int):
         super().__init__()
+        overlay = {}
+        if cfg.pretrained and cfg.weights_file:
+            if not Path(cfg.weights_file).is_file():
+                raise FileNotFoundError(f"model.weights_file {cfg.weights_file} does not exist")
+            overlay = {"pretrained_cfg_overlay": {"file": str(cfg.weights_file)}}  # timm reads it instead of the hub
         # num_classes=0 leaves timm's pooling and dropout in place and drops its classifier, so the
         # backbone and the head can get their own learning rates or be frozen apart.
         self.backbone = timm.create_model(
@@ -21,14 +28,26 @@ class ImageModel(nn.Module):
             in_chans=cfg.in_chans,
             drop_rate=cfg.drop_rate,
             drop_path_rate=cfg.drop_path_rate,
+            **overlay,
         )
         self.head = nn.Linear(self.backbone.num_features, num_outputs)
+        self.in_chans = cfg.in_chans
+        self.channels_last = cfg.channels_last
+        if cfg.channels_last:
+            self.to(memory_format=torch.channels_last)
+        if cfg.compile:
+            self.compile()  # in place: the state_dict keeps its names, so weights load into a plain model
 
     @property
     def mean_std(self) -> tuple[tuple, tuple]:
-        """The normalisation the backbone was (or would have been) pretrained with."""
+        """The normalisation the backbone was (or would have been) pretrained with, per input channel."""
         config = self.backbone.pretrained_cfg
-        return tuple(config["mean"]), tuple(config["std"])
+        mean, std = tuple(config["mean"]), tuple(config["std"])
+        if self.in_chans != len(mean):  # timm averages an RGB stem into one channel the same way
+            mean, std = (sum(mean) / len(mean),) * self.in_chans, (sum(std) / len(std),) * self.in_chans
+        return mean, std
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
+        if self.channels_last:
+            image = image.contiguous(memory_format=torch.channels_last)
         return self.head(self.backbone(image))

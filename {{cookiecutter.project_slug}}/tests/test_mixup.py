@@ -1,0 +1,72 @@
+from dataclasses import replace
+from types import SimpleNamespace
+
+import pytest
+import torch
+from torch import nn
+
+from {{ cookiecutter.module_name }}.module import CompetitionModule, make_mixup
+from {{ cookiecutter.module_name }}.problem import Problem
+
+DIGITS = Problem("multiclass", ("label",), tuple(range(10)))
+
+
+def mixup_cfg(cfg, **mixup):
+    return replace(cfg, mixup=replace(cfg.mixup, **mixup))
+
+
+def lam_of(images, mixed):
+    """The mixup weight of image 0, read off the pixels: row 0 is mixed with row 7 (the batch reversed)."""
+    return (mixed[0, 0, 0, 0] - images[7, 0, 0, 0]) / (images[0, 0, 0, 0] - images[7, 0, 0, 0])
+
+
+def mixed_batch(cfg, problem=DIGITS, targets=None):
+    images = torch.arange(8.0)[:, None, None, None].expand(8, 3, 4, 4).clone() + 1  # image i is all i+1
+    targets = torch.tensor([0, 1, 2, 3, 4, 5, 6, 7]) if targets is None else targets
+    mixed, soft = make_mixup(cfg, problem)(images.clone(), targets)
+    return images, mixed, soft
+
+
+def test_mixup_targets_are_convex_combinations_matching_the_images_lambda(cfg):
+    images, mixed, soft = mixed_batch(mixup_cfg(cfg, mixup_alpha=0.4))
+    lam = lam_of(images, mixed)
+    assert torch.allclose(soft.sum(1), torch.ones(8))
+    assert (soft >= 0).all() and 0 <= lam <= 1
+    assert torch.isclose(soft[0, 0], lam) and torch.isclose(soft[0, 7], 1 - lam)
+
+
+def test_cutmix_lambda_is_the_share_of_pixels_kept(cfg):
+    images, mixed, soft = mixed_batch(mixup_cfg(cfg, cutmix_alpha=1.0))
+    kept = (mixed[0] == images[0]).float().mean()
+    assert torch.isclose(soft[0, 0], kept) and torch.isclose(soft[0, 7], 1 - kept)
+
+
+def test_label_smoothing_with_mixup_gives_the_expected_targets(cfg):
+    cfg = replace(mixup_cfg(cfg, mixup_alpha=0.4, prob=0.0), optim=replace(cfg.optim, label_smoothing=0.1))
+    _, _, soft = mixed_batch(cfg)  # prob 0: nothing mixed, only smoothed
+    assert torch.allclose(soft[0], torch.tensor([1 - 0.1 + 0.01] + [0.01] * 9))
+
+
+def test_label_smoothing_without_mixup_is_cross_entropy_on_those_targets():
+    loss = DIGITS.loss(label_smoothing=0.1)
+    logits, target = torch.randn(4, 10), torch.tensor([0, 3, 9, 3])
+    soft = torch.full((4, 10), 0.01).scatter(1, target[:, None], 0.91)
+    assert torch.isclose(loss(logits, target), -(soft * logits.log_softmax(1)).sum(1).mean())
+
+
+def test_multilabel_and_regression_targets_mix_densely(cfg):
+    multilabel = Problem("multilabel", ("a", "b"))
+    targets = torch.tensor([[1.0, 0.0]] * 4 + [[0.0, 1.0]] * 4)
+    images, mixed, soft = mixed_batch(mixup_cfg(cfg, mixup_alpha=0.4), multilabel, targets)
+    lam = lam_of(images, mixed)
+    assert torch.allclose(soft[0], torch.stack([lam, 1 - lam]))
+    values = torch.arange(8.0)[:, None]
+    images, mixed, mixed_values = mixed_batch(mixup_cfg(cfg, mixup_alpha=0.4), Problem("regression", ("v",)), values)
+    assert torch.isclose(mixed_values[0, 0], 7 * (1 - lam_of(images, mixed)))  # lam * 0 + (1 - lam) * 7
+
+
+@pytest.mark.parametrize(("epoch", "mixing"), [(0, True), (2, True), (3, False), (4, False)])
+def test_mixup_is_off_for_the_last_epochs(cfg, epoch, mixing):
+    module = CompetitionModule(nn.Identity(), mixup_cfg(cfg, mixup_alpha=0.2, off_last_epochs=2), DIGITS)
+    module._trainer = SimpleNamespace(current_epoch=epoch, max_epochs=5)  # what Lightning reads the epoch from
+    assert module.mixing() is mixing

@@ -1,0 +1,75 @@
+from dataclasses import replace
+
+import albumentations as A
+import pytest
+import timm
+import torch
+from conftest import TINY, make_cfg
+from safetensors.torch import load_file, save_file
+
+from {{ cookiecutter.module_name }}.cv import build_fold, fold_dir, train
+from {{ cookiecutter.module_name }}.data.competition import load_competition
+from {{ cookiecutter.module_name }}.data.vision import build_transforms
+from {{ cookiecutter.module_name }}.models.vision import ImageModel
+
+MEAN, STD = (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)
+
+
+def test_pipeline_from_config_appends_normalize_and_tensor():
+    steps = [{"Resize": {"height": 8, "width": 8}}, {"HorizontalFlip": {"p": 1.0}}]
+    pipeline = build_transforms(steps, "data.train_transforms", 32, MEAN, STD)
+    assert [type(t).__name__ for t in pipeline.transforms] == ["Resize", "HorizontalFlip", "Normalize", "ToTensorV2"]
+    normalize = pipeline.transforms[2]
+    assert (tuple(normalize.mean), tuple(normalize.std)) == (MEAN, STD)
+    assert isinstance(build_transforms([], "k", 16, MEAN, STD).transforms[0], A.Resize)
+
+
+@pytest.mark.parametrize(
+    ("steps", "message"),
+    [
+        ([{"Rezise": {"height": 8}}], r"'data.train_transforms\[0\]': albumentations has no transform 'Rezise'"),
+        ([{"Resize": {"height": 8, "width": 8}}, {"Resize": {"hieght": 8}}], r"'data.train_transforms\[1\]': Resize"),
+        (["Resize"], r"'data.train_transforms\[0\]': write each step as one transform name"),
+    ],
+)
+def test_a_bad_pipeline_step_is_named(steps, message):
+    with pytest.raises(ValueError, match=message):
+        build_transforms(steps, "data.train_transforms", 32, MEAN, STD)
+
+
+def test_pretrained_weights_load_from_a_local_file(cfg, tmp_path):
+    source = timm.create_model("resnet18", pretrained=False, num_classes=0)
+    save_file(source.state_dict(), tmp_path / "resnet18.safetensors")
+    model_cfg = replace(cfg.model, pretrained=True, weights_file=str(tmp_path / "resnet18.safetensors"))
+    net = ImageModel(model_cfg, num_outputs=10)
+    assert torch.equal(net.backbone.conv1.weight, source.conv1.weight)
+    with pytest.raises(FileNotFoundError, match=r"model\.weights_file .*nope\.pth does not exist"):
+        ImageModel(replace(model_cfg, weights_file=str(tmp_path / "nope.pth")), num_outputs=10)
+
+
+def test_grayscale_channels_last_sgd_onecycle_and_backbone_lr_train_a_fold(digits_dir, tmp_path):
+    base = make_cfg(digits_dir, tmp_path, n_folds=3, **TINY)
+    cfg = replace(
+        base,
+        model=replace(base.model, in_chans=1, channels_last=True, drop_rate=0.2, drop_path_rate=0.1),
+        optim=replace(base.optim, name="sgd", schedule="onecycle", lr=0.05, backbone_lr=0.01),
+    )
+    module, data, trainer, _ = build_fold(cfg, load_competition(cfg), 0)
+    assert next(iter(data.train_dataloader()))["image"].shape[1] == 1
+    trainer.fit(module, datamodule=data)
+    optimizer = trainer.optimizers[0]
+    assert isinstance(optimizer, torch.optim.SGD)
+    assert [group["max_lr"] for group in optimizer.param_groups] == [0.01, 0.05]  # backbone, head
+    assert module.net.backbone.conv1.weight.is_contiguous(memory_format=torch.channels_last)
+    assert trainer.callback_metrics["val/accuracy"] >= 0
+
+
+def test_backbone_is_frozen_for_the_first_epochs(digits_dir, tmp_path):
+    base = make_cfg(digits_dir, tmp_path, n_folds=3, **TINY)
+    cfg = replace(base, optim=replace(base.optim, freeze_backbone_epochs=1))
+    module, *_ = build_fold(cfg, load_competition(cfg), 0)
+    before = {k: v.clone() for k, v in module.net.state_dict().items()}
+    train(cfg, folds=[0])
+    after = load_file(fold_dir(cfg, 0) / "model.safetensors")
+    assert torch.equal(after["backbone.conv1.weight"], before["backbone.conv1.weight"])  # frozen for epoch 0
+    assert not torch.equal(after["head.weight"], before["head.weight"])
