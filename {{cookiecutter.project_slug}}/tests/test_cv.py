@@ -118,3 +118,12 @@ def test_metric_direction_sets_the_checkpoint_mode(tiny):
     assert (checkpoint.monitor, checkpoint.mode) == ("val/log_loss", "min")
     *_, checkpoint = build_fold(tiny, competition, 0)
     assert (checkpoint.monitor, checkpoint.mode) == ("val/accuracy", "max")
+
+
+def test_a_fold_is_repeatable_with_the_same_seed(digits_dir, tmp_path):
+    """Same seed, same config: the same OOF predictions (augmentations included) on CPU."""
+    runs = [make_cfg(digits_dir, tmp_path / name, n_folds=3, **TINY) for name in ("a", "b")]
+    for cfg in runs:
+        train(cfg, folds=[0])
+    first, second = (pd.read_csv(fold_dir(cfg, 0) / "oof.csv") for cfg in runs)
+    pd.testing.assert_frame_equal(first, second)

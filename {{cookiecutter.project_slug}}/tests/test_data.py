@@ -1,9 +1,11 @@
 from dataclasses import replace
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from {{ cookiecutter.module_name }}.data.competition import load_competition
 from {{ cookiecutter.module_name }}.data.vision import read_image
@@ -46,3 +48,16 @@ def test_missing_or_corrupt_image_names_the_file(tmp_path):
     (tmp_path / "broken.png").write_bytes(b"not a png")
     with pytest.raises(FileNotFoundError, match=r"broken\.png is not a readable image"):
         read_image(tmp_path / "broken.png")
+
+
+def test_workers_do_not_replay_each_others_augmentations(cfg):
+    from torch.utils.data import DataLoader
+
+    from {{ cookiecutter.module_name }}.data.vision import ImageDataset, build_transforms, seed_worker
+
+    path = f"{cfg.data.dir}/train/" + pd.read_csv(f"{cfg.data.dir}/train.csv")["id"][0] + ".png"
+    steps = [{"Affine": {"rotate": [-30, 30], "p": 1.0}}]
+    dataset = ImageDataset([Path(path)] * 4, None, build_transforms(steps, "k", 32, (0.5,) * 3, (0.5,) * 3, seed=0))
+    loader = DataLoader(dataset, batch_size=1, num_workers=2, worker_init_fn=seed_worker)
+    images = [batch["image"] for batch in loader]  # items 0, 2 from worker 0; items 1, 3 from worker 1
+    assert not torch.equal(images[0], images[1])

@@ -12,7 +12,7 @@ from torch.utils.data import DataLoader
 from ..config import Config
 from ..problem import Problem
 from .competition import Competition
-from .vision import ImageDataset, build_transforms
+from .vision import ImageDataset, build_transforms, seed_worker
 
 
 def image_loader(
@@ -30,6 +30,7 @@ def image_loader(
         drop_last=train,  # an odd last batch of one row breaks BatchNorm and batch mixup
         num_workers=workers,
         persistent_workers=workers > 0,
+        worker_init_fn=seed_worker if workers else None,
     )
 
 
@@ -40,7 +41,9 @@ class FoldDataModule(L.LightningDataModule):
         self.train_rows = competition.train[competition.train.fold != fold].reset_index(drop=True)
         self.valid_rows = competition.train[competition.train.fold == fold].reset_index(drop=True)
         d = cfg.data
-        self.train_transform = build_transforms(d.train_transforms, "data.train_transforms", d.image_size, mean, std)
+        self.train_transform = build_transforms(
+            d.train_transforms, "data.train_transforms", d.image_size, mean, std, seed=cfg.seed
+        )
         self.eval_transform = build_transforms(d.valid_transforms, "data.valid_transforms", d.image_size, mean, std)
 
     def train_dataloader(self) -> DataLoader:

@@ -35,11 +35,14 @@ def read_image(path: Path, channels: int = 3) -> np.ndarray:
     return image if image.ndim == 3 else image[:, :, None]
 
 
-def build_transforms(steps: list[dict[str, Any]], key: str, size: int, mean: tuple, std: tuple) -> A.Compose:
+def build_transforms(
+    steps: list[dict[str, Any]], key: str, size: int, mean: tuple, std: tuple, seed: int | None = None
+) -> A.Compose:
     """An albumentations pipeline from the config's [{Name: {argument: value}}, ...] list at `key`.
 
     An empty list resizes to `size`. Normalize (the backbone's mean and std) and ToTensorV2 are appended
-    when missing, so a config lists only what it changes.
+    when missing, so a config lists only what it changes. albumentations keeps its own random state,
+    which global seeding does not reach: `seed` makes the augmentations repeatable.
     """
     transforms = []
     for index, step in enumerate(steps):
@@ -60,7 +63,17 @@ def build_transforms(steps: list[dict[str, Any]], key: str, size: int, mean: tup
         transforms.append(A.Normalize(mean=mean, std=std))
     if not any(isinstance(t, ToTensorV2) for t in transforms):
         transforms.append(ToTensorV2())
-    return A.Compose(transforms)
+    return A.Compose(transforms, seed=seed)
+
+
+def seed_worker(worker_id: int) -> None:
+    """A DataLoader worker_init_fn: Lightning's worker seeding, plus the dataset's albumentations pipeline,
+    which would otherwise replay the same augmentations in every worker."""
+    from lightning.fabric.utilities.seed import pl_worker_init_function
+
+    pl_worker_init_function(worker_id)
+    info = torch.utils.data.get_worker_info()
+    info.dataset.transform.set_random_seed(info.seed % 2**32)
 
 
 class ImageDataset(Dataset):
