@@ -104,6 +104,7 @@ def test_wandb_offline_writes_one_run_per_fold_and_one_for_the_cv(digits_dir, tm
     monkeypatch.setenv("WANDB_MODE", "offline")
     cfg = make_cfg(digits_dir, tmp_path / "outputs", n_folds=2, **TINY)
     train(cfg, folds=[0, 1])
+    train(cfg, folds=[0, 1])  # finished: nothing trained, nothing logged again
     runs = sorted((cfg.experiment_dir / "wandb").glob("offline-run-*"))
     assert len(runs) == 3
     names = [b"fold0", b"fold1", b"cv"]

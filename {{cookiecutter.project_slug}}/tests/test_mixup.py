@@ -1,10 +1,13 @@
 from dataclasses import replace
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
+from conftest import TINY, make_cfg
 from torch import nn
 
+from {{ cookiecutter.module_name }}.cv import train
 from {{ cookiecutter.module_name }}.module import CompetitionModule, make_mixup
 from {{ cookiecutter.module_name }}.problem import Problem
 
@@ -70,3 +73,12 @@ def test_mixup_is_off_for_the_last_epochs(cfg, epoch, mixing):
     module = CompetitionModule(nn.Identity(), mixup_cfg(cfg, mixup_alpha=0.2, off_last_epochs=2), DIGITS)
     module._trainer = SimpleNamespace(current_epoch=epoch, max_epochs=5)  # what Lightning reads the epoch from
     assert module.mixing() is mixing
+
+
+def test_a_fold_trains_with_mixup_then_clean_last_epoch(digits_dir, tmp_path):
+    base = make_cfg(digits_dir, tmp_path, n_folds=3, **{**TINY, "max_epochs": 2})
+    cfg = replace(
+        mixup_cfg(base, mixup_alpha=0.2, cutmix_alpha=1.0, off_last_epochs=1),
+        optim=replace(base.optim, label_smoothing=0.1),
+    )
+    assert np.isfinite(train(cfg, folds=[0])["folds"][0])

@@ -227,7 +227,11 @@ def train(cfg: Config, folds: Sequence[int], force: bool = False, resume: bool =
             score = run_fold(cfg, competition, fold, resume=resume)
             print(f"fold {fold}: {cfg.metric} = {score:.4f}  ->  {fold_dir(cfg, fold)}/")
         scores[fold] = score
-    cv = merge_oof(cfg, competition)
+    cv_json = cfg.experiment_dir / "cv.json"
+    if finished and all(score is not None for score in finished.values()) and cv_json.exists():
+        cv = json.loads(cv_json.read_text())  # nothing new was trained: no second CV run in W&B
+    else:
+        cv = merge_oof(cfg, competition)
     if cv:
         print_table(cfg, cv)
     return {"metric": cfg.metric, "folds": scores, "cv": cv}

@@ -38,11 +38,9 @@ class CompetitionModule(L.LightningModule):
         self.net, self.cfg, self.problem = net, cfg, problem
         self.metric = get_metric(cfg.metric)
         self.mixup = make_mixup(cfg, problem)
-        self.val_loss = problem.loss(cfg.optim.label_smoothing)
-        if self.mixup is None:
-            self.train_loss = self.val_loss
-        else:  # mixed targets are soft and already smoothed by Mixup
-            self.train_loss = SoftTargetCrossEntropy() if problem.kind == "multiclass" else problem.loss(0.0)
+        self.loss_fn = problem.loss(cfg.optim.label_smoothing)
+        # Mixed targets are soft and already smoothed by Mixup.
+        self.mixed_loss_fn = SoftTargetCrossEntropy() if problem.kind == "multiclass" else problem.loss(0.0)
         self.tta_views = ["identity"]  # predict_step's views; the fold runner sets them for the OOF
         self.save_hyperparameters({"config": cfg.to_dict()})
         self._val_preds: list[torch.Tensor] = []
@@ -65,16 +63,17 @@ class CompetitionModule(L.LightningModule):
         return self.mixup is not None and self.current_epoch < self.trainer.max_epochs - self.cfg.mixup.off_last_epochs
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        loss_fn = self.loss_fn
         if self.mixing():
             images, targets = self.mixup(batch["image"], batch["target"])
-            batch = {**batch, "image": images, "target": targets}
-        loss = self.train_loss(self(batch), batch["target"])
+            batch, loss_fn = {**batch, "image": images, "target": targets}, self.mixed_loss_fn
+        loss = loss_fn(self(batch), batch["target"])
         self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=True)
         return loss
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         outputs = self(batch)
-        self.log("val/loss", self.val_loss(outputs, batch["target"]), prog_bar=True)
+        self.log("val/loss", self.loss_fn(outputs, batch["target"]), prog_bar=True)
         self._val_preds.append(self.problem.activate(outputs).cpu())
         self._val_targets.append(batch["target"].cpu())
 
