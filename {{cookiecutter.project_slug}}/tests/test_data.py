@@ -61,3 +61,13 @@ def test_workers_do_not_replay_each_others_augmentations(cfg):
     loader = DataLoader(dataset, batch_size=1, num_workers=2, worker_init_fn=seed_worker)
     images = [batch["image"] for batch in loader]  # items 0, 2 from worker 0; items 1, 3 from worker 1
     assert not torch.equal(images[0], images[1])
+
+
+def test_training_drops_the_odd_last_batch_and_validation_keeps_every_row(cfg):
+    from {{ cookiecutter.module_name }}.data.datamodule import FoldDataModule
+
+    cfg = replace(cfg, data=replace(cfg.data, batch_size=64))
+    data = FoldDataModule(cfg, load_competition(cfg), 0, (0.5,) * 3, (0.5,) * 3)
+    assert len(data.train_rows) % 64  # there is an odd last batch to drop
+    assert {len(batch["target"]) for batch in data.train_dataloader()} == {64}
+    assert sum(len(batch["target"]) for batch in data.val_dataloader()) == len(data.valid_rows)
