@@ -130,7 +130,9 @@ def run_fold(cfg: Config, competition: Competition, fold: int, resume: bool = Fa
             preds = torch.cat(trainer.predict(module, dataloaders=data.val_dataloader())).numpy()
             result = {**result, "score_no_tta": result["score"], "score": module.metric(targets, preds, problem.kind)}
         score = result["score"]
-        write_atomic(out / "model.safetensors", lambda tmp: save_file(module.net.state_dict(), tmp))
+        # safetensors stores contiguous tensors only; channels_last weights are not.
+        weights = {name: tensor.contiguous() for name, tensor in module.net.state_dict().items()}
+        write_atomic(out / "model.safetensors", lambda tmp: save_file(weights, tmp))
         write_csv(oof_table(cfg, competition, data.valid_rows, preds), out / "oof.csv")
         write_json(result, out / "metrics.json")
     finally:
