@@ -15,6 +15,8 @@ from omegaconf import MISSING, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from .atomic import write_text
+from .metrics import METRICS
+from .tta import VIEWS
 
 PROBLEMS = ("multiclass", "binary", "multilabel", "regression")
 SPLITTERS = ("kfold", "stratified", "group", "stratified_group", "multilabel")
@@ -183,8 +185,6 @@ def _dotlist(overrides: list[str]) -> list[str]:
 
 
 def _check_choices(cfg: Config) -> None:
-    from .metrics import METRICS  # late: metrics pulls in scikit-learn
-
     choices = {
         "problem": (cfg.problem, PROBLEMS),
         "metric": (cfg.metric, tuple(METRICS)),
@@ -207,8 +207,6 @@ def _check_choices(cfg: Config) -> None:
         )
     if cfg.cv.splitter in ("group", "stratified_group") and not cfg.cv.group_col:
         raise ConfigError(f"config key 'cv.group_col': the {cfg.cv.splitter} splitter needs the column of groups")
-    from .tta import VIEWS  # late: tta pulls in torch
-
     unknown = [view for view in cfg.tta.views if view not in VIEWS]
     if unknown or not cfg.tta.views:
         raise ConfigError(f"config key 'tta.views': {unknown or '[]'} is not a list of views from {', '.join(VIEWS)}")
