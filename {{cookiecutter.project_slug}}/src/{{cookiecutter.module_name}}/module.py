@@ -39,8 +39,8 @@ class CompetitionModule(L.LightningModule):
         self.metric = get_metric(cfg.metric)
         self.mixup = make_mixup(cfg, problem)
         self.loss_fn = problem.loss(cfg.optim.label_smoothing)
-        # Mixed targets are soft and already smoothed by Mixup.
-        self.mixed_loss_fn = SoftTargetCrossEntropy() if problem.kind == "multiclass" else problem.loss(0.0)
+        if self.mixup is not None:  # mixed targets are soft and already smoothed by Mixup
+            self.mixed_loss_fn = SoftTargetCrossEntropy() if problem.kind == "multiclass" else problem.loss(0.0)
         self.tta_views = ["identity"]  # predict_step's views; the fold runner sets them for the OOF
         self.save_hyperparameters({"config": cfg.to_dict()})
         self._val_preds: list[torch.Tensor] = []
