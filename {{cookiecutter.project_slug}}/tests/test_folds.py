@@ -90,3 +90,16 @@ def test_folds_file_that_no_longer_matches_the_data_is_refused(cfg):
     assign_folds(train, cfg)
     with pytest.raises(ValueError, match="changed since the folds were made"):
         assign_folds(train.iloc[:-1], cfg)
+
+
+def test_folds_can_live_outside_a_read_only_data_folder(cfg, tmp_path, monkeypatch):
+    elsewhere = with_cv(cfg, folds_dir=str(tmp_path / "folds"))
+    load_competition(elsewhere)
+    assert folds_path(elsewhere).parent == tmp_path / "folds" and folds_path(elsewhere).is_file()
+
+    def read_only(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("{{ cookiecutter.module_name }}.folds.write_csv", read_only)
+    with pytest.raises(OSError, match=r"cannot write the folds file .* \(Permission denied\): set cv\.folds_dir"):
+        load_competition(with_cv(cfg, n_folds=4))

@@ -30,6 +30,17 @@ def test_submission_is_the_fold_mean_in_the_sample_layout(trained):
     assert not list(path.parent.glob(".submission.csv.*"))  # no temporary file left behind
 
 
+def test_predict_reads_the_data_without_writing_to_it(trained, tmp_path):
+    """A Kaggle kernel's /kaggle/input is read-only: predict needs no folds file there."""
+    import shutil
+
+    kaggle_input = tmp_path / "input"
+    shutil.copytree(trained.data.dir, kaggle_input, ignore=shutil.ignore_patterns("folds-*"))
+    before = sorted(p.name for p in kaggle_input.iterdir())
+    predict(replace(trained, data=replace(trained.data, dir=str(kaggle_input))))
+    assert sorted(p.name for p in kaggle_input.iterdir()) == before
+
+
 def test_probability_submission_is_refused_when_the_sample_wants_labels(trained):
     with pytest.raises(
         ValueError, match=r"columns \['id', '0', '1'.*differ from sample_submission.csv's \['id', 'label'\]"

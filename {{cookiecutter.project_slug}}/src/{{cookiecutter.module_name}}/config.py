@@ -58,6 +58,9 @@ class CVConfig:
     # (iterative stratification of several 0/1 targets)
     splitter: str = "stratified"
     group_col: str | None = None  # group and stratified_group: rows sharing this value stay in one fold
+    folds_dir: str | None = (
+        None  # where the folds file is kept; null: beside the data (set it when data.dir is read-only)
+    )
 
 
 @dataclass

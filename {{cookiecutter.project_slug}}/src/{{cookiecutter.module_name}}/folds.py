@@ -62,7 +62,8 @@ def make_folds(train: pd.DataFrame, cfg: Config) -> np.ndarray:
 
 def folds_path(cfg: Config) -> Path:
     by = f"-by-{cfg.cv.group_col}" if cfg.cv.splitter in ("group", "stratified_group") else ""
-    return Path(cfg.data.dir) / f"folds-{cfg.cv.splitter}{by}-{cfg.cv.n_folds}-seed{cfg.seed}.csv"
+    folder = Path(cfg.cv.folds_dir or cfg.data.dir)
+    return folder / f"folds-{cfg.cv.splitter}{by}-{cfg.cv.n_folds}-seed{cfg.seed}.csv"
 
 
 def check_groups(train: pd.DataFrame, group_col: str) -> None:
@@ -76,7 +77,13 @@ def assign_folds(train: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     """`train` with a `fold` column, read from the folds file, which is written first if missing."""
     path, id_col = folds_path(cfg), cfg.data.id_col
     if not path.exists():
-        write_csv(pd.DataFrame({id_col: train[id_col], "fold": make_folds(train, cfg)}), path)
+        try:
+            write_csv(pd.DataFrame({id_col: train[id_col], "fold": make_folds(train, cfg)}), path)
+        except OSError as error:
+            raise OSError(
+                f"cannot write the folds file {path} ({error.strerror}): set cv.folds_dir to a "
+                "writable folder, as in a Kaggle kernel whose data is read-only"
+            ) from None
     saved = pd.read_csv(path, dtype={id_col: train[id_col].dtype})
     if len(saved) != len(train) or set(saved[id_col]) != set(train[id_col]):
         raise ValueError(

@@ -104,7 +104,7 @@ def trained_config(cfg: Config, overrides: list[str]) -> Config:
 
 def predict(cfg: Config) -> Path:
     """Average the finished folds' test predictions and write outputs/<experiment>/submission.csv."""
-    competition = load_competition(cfg)
+    competition = load_competition(cfg, folds=False)
     folds = [k for k in range(cfg.cv.n_folds) if (fold_dir(cfg, k) / "model.safetensors").exists()]
     if not folds:
         raise FileNotFoundError(f"no trained fold under {cfg.experiment_dir}: run python train.py --fold all first")

@@ -32,19 +32,20 @@ def read_table(path: Path, columns: list[str], id_col: str, what: str) -> pd.Dat
 
 @dataclass
 class Competition:
-    train: pd.DataFrame  # with a `fold` column
+    train: pd.DataFrame  # with a `fold` column, unless loaded without folds
     test: pd.DataFrame
     sample_submission: pd.DataFrame
     problem: Problem
 
 
-def load_competition(cfg: Config) -> Competition:
+def load_competition(cfg: Config, folds: bool = True) -> Competition:
+    """The tables of data.dir; `folds=False` (prediction) neither needs nor writes the folds file."""
     d = cfg.data
     root = Path(d.dir)
     ensure_demo(root)
     train = read_table(root / d.train_csv, [d.id_col, *d.target_cols], d.id_col, "train table")
     return Competition(
-        train=assign_folds(train, cfg),
+        train=assign_folds(train, cfg) if folds else train,
         test=read_table(root / d.test_csv, [d.id_col], d.id_col, "test table"),
         sample_submission=read_table(root / d.sample_submission, [d.id_col], d.id_col, "sample submission"),
         problem=Problem.from_train(cfg.problem, d.target_cols, train, str(root / d.train_csv)),
