@@ -66,10 +66,16 @@ def check_same_config(cfg: Config, fold: int) -> None:
         )
 
 
+def fold_metrics(cfg: Config, fold: int) -> dict | None:
+    """A finished fold's metrics.json (its score, and its score without TTA when TTA is on), else None."""
+    path = fold_dir(cfg, fold) / "metrics.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
 def finished_score(cfg: Config, fold: int) -> float | None:
     """The score of a finished fold, or None if the fold has not finished."""
-    path = fold_dir(cfg, fold) / "metrics.json"
-    return json.loads(path.read_text())["score"] if path.exists() else None
+    metrics = fold_metrics(cfg, fold)
+    return metrics["score"] if metrics else None
 
 
 def build_fold(cfg: Config, competition: Competition, fold: int, loggers: list | None = None):
@@ -148,13 +154,14 @@ def oof_table(cfg: Config, competition: Competition, rows: pd.DataFrame, preds: 
 def merge_oof(cfg: Config, competition: Competition) -> dict | None:
     """Once every fold is finished: write oof.csv (one row per training row) and cv.json; return cv.json."""
     n_folds = cfg.cv.n_folds
-    scores = [finished_score(cfg, fold) for fold in range(n_folds)]
-    missing = [fold for fold, score in enumerate(scores) if score is None]
+    records = [fold_metrics(cfg, fold) for fold in range(n_folds)]
+    missing = [fold for fold, record in enumerate(records) if record is None]
     if missing:
         print(f"CV: fold {', '.join(map(str, missing))} not finished; oof.csv and cv.json need all {n_folds} folds")
         return None
     for fold in range(n_folds):
         check_same_config(cfg, fold)
+    scores = [record["score"] for record in records]
     metric = get_metric(cfg.metric)
     oof, cv = merged_oof(cfg, competition, "oof.csv")
     result = {
@@ -168,7 +175,7 @@ def merge_oof(cfg: Config, competition: Competition) -> dict | None:
         "tta": cfg.tta.views,
     }
     if uses_tta(cfg):  # the scores above are with TTA; these are the same weights without it
-        folds = [json.loads((fold_dir(cfg, k) / "metrics.json").read_text())["score_no_tta"] for k in range(n_folds)]
+        folds = [record["score_no_tta"] for record in records]
         result.update(folds_no_tta=folds, cv_no_tta=merged_oof(cfg, competition, "oof_no_tta.csv")[1])
     write_csv(oof, cfg.experiment_dir / "oof.csv")
     write_json(result, cfg.experiment_dir / "cv.json")

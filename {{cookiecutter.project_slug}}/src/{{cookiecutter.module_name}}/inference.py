@@ -19,7 +19,7 @@ from .config import Config, load_config
 from .cv import fold_dir
 from .data.competition import Competition, load_competition
 from .data.datamodule import image_loader
-from .data.vision import build_transforms
+from .data.vision import config_transforms
 from .models.vision import ImageModel
 from .tta import tta_predict
 
@@ -40,9 +40,8 @@ def load_fold_model(cfg: Config, competition: Competition, fold: int) -> ImageMo
 @torch.inference_mode()
 def predict_fold(cfg: Config, competition: Competition, fold: int, device: torch.device) -> np.ndarray:
     net = load_fold_model(cfg, competition, fold).to(device)
-    d = cfg.data
-    transform = build_transforms(d.valid_transforms, "data.valid_transforms", d.image_size, *net.mean_std)
-    loader = image_loader(cfg, competition.test, d.test_image, transform, problem=None)
+    transform = config_transforms(cfg, False, *net.mean_std)  # the validation pipeline
+    loader = image_loader(cfg, competition.test, cfg.data.test_image, transform, problem=None)
     activate = competition.problem.activate
     return torch.cat([tta_predict(net, b["image"].to(device), cfg.tta.views, activate).cpu() for b in loader]).numpy()
 

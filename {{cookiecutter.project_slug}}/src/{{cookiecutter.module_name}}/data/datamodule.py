@@ -12,7 +12,7 @@ from torch.utils.data import DataLoader
 from ..config import Config
 from ..problem import Problem
 from .competition import Competition
-from .vision import ImageDataset, build_transforms, seed_worker
+from .vision import ImageDataset, config_transforms, seed_worker
 
 
 def image_loader(
@@ -40,11 +40,8 @@ class FoldDataModule(L.LightningDataModule):
         self.cfg, self.problem = cfg, competition.problem
         self.train_rows = competition.train[competition.train.fold != fold].reset_index(drop=True)
         self.valid_rows = competition.train[competition.train.fold == fold].reset_index(drop=True)
-        d = cfg.data
-        self.train_transform = build_transforms(
-            d.train_transforms, "data.train_transforms", d.image_size, mean, std, seed=cfg.seed
-        )
-        self.eval_transform = build_transforms(d.valid_transforms, "data.valid_transforms", d.image_size, mean, std)
+        self.train_transform = config_transforms(cfg, train=True, mean=mean, std=std)
+        self.eval_transform = config_transforms(cfg, train=False, mean=mean, std=std)
 
     def train_dataloader(self) -> DataLoader:
         image = self.cfg.data.train_image

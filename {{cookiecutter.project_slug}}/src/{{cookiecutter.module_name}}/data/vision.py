@@ -12,6 +12,8 @@ import torch
 from albumentations.pytorch import ToTensorV2
 from torch.utils.data import Dataset
 
+from ..config import Config
+
 
 def read_image(path: Path, channels: int = 3) -> np.ndarray:
     """An HxWxC uint8 array, RGB (channels=3) or grayscale (channels=1), whatever the file holds."""
@@ -64,6 +66,14 @@ def build_transforms(
     if not any(isinstance(t, ToTensorV2) for t in transforms):
         transforms.append(ToTensorV2())
     return A.Compose(transforms, seed=seed)
+
+
+def config_transforms(cfg: Config, train: bool, mean: tuple, std: tuple) -> A.Compose:
+    """The config's train pipeline (seeded) or its validation/test pipeline."""
+    d = cfg.data
+    if train:
+        return build_transforms(d.train_transforms, "data.train_transforms", d.image_size, mean, std, seed=cfg.seed)
+    return build_transforms(d.valid_transforms, "data.valid_transforms", d.image_size, mean, std)
 
 
 def seed_worker(worker_id: int) -> None:
