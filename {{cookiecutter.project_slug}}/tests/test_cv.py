@@ -128,3 +128,19 @@ def test_a_fold_is_repeatable_with_the_same_seed(digits_dir, tmp_path):
         train(cfg, folds=[0])
     first, second = (pd.read_csv(fold_dir(cfg, 0) / "oof.csv") for cfg in runs)
     pd.testing.assert_frame_equal(first, second)
+
+
+def test_cv_json_holds_the_scores_with_and_without_tta(digits_dir, tmp_path):
+    base = make_cfg(digits_dir, tmp_path, n_folds=2, **TINY)
+    cfg = replace(base, tta=replace(base.tta, views=["identity", "hflip"]))
+    train(cfg, folds=[0, 1])
+    saved = json.loads((cfg.experiment_dir / "cv.json").read_text())
+    accuracy = METRICS["accuracy"]
+    for name, key in (("oof.csv", "cv"), ("oof_no_tta.csv", "cv_no_tta")):
+        rows = pd.concat([pd.read_csv(fold_dir(cfg, k) / name) for k in range(2)])
+        assert saved[key] == pytest.approx(
+            accuracy(rows["label"].to_numpy(), rows.filter(like="prob_").to_numpy(), "multiclass")
+        )
+    fold_records = [json.loads((fold_dir(cfg, k) / "metrics.json").read_text()) for k in range(2)]
+    assert saved["folds_no_tta"] == [record["score_no_tta"] for record in fold_records]
+    assert saved["tta"] == ["identity", "hflip"]
