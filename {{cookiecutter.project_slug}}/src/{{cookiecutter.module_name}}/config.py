@@ -18,11 +18,14 @@ from .atomic import write_text
 from .metrics import METRICS
 from .tta import VIEWS
 
+TASKS = ("vision", "nlp")
 PROBLEMS = ("multiclass", "binary", "multilabel", "regression")
 SPLITTERS = ("kfold", "stratified", "group", "stratified_group", "multilabel")
 SUBMISSIONS = ("label", "probability")
 OPTIMIZERS = ("adamw", "sgd")
-SCHEDULES = ("cosine", "onecycle", "constant")
+SCHEDULES = ("cosine", "linear", "onecycle", "constant")
+TEXT_MODES = ("encoder", "text2text")
+PADDINGS = ("dynamic", "max_length")
 MIXUP_MODES = ("batch", "pair", "elem")
 WANDB_MODES = (None, "online", "offline", "disabled")
 
@@ -39,7 +42,14 @@ class DataConfig:
     sample_submission: str = "sample_submission.csv"
     id_col: str = "id"
     target_cols: list[str] = field(default_factory=lambda: ["label"])
-    # Where a row's image lives, relative to `dir`, filled from the row's columns.
+    batch_size: int = 64
+    num_workers: int = 0
+    # nlp: one text column, or two for pairs (tokenized together, separated by the tokenizer's token).
+    text_cols: list[str] = field(default_factory=lambda: ["text"])
+    max_length: int = 256  # tokens; longer texts are truncated
+    padding: str = "dynamic"  # dynamic: to the longest text of each batch; max_length: every batch to max_length
+    group_by_length: bool = True  # training batches of similar lengths (less padding), still shuffled
+    # vision: where a row's image lives, relative to `dir`, filled from the row's columns.
     train_image: str = "train/{id}.png"
     test_image: str = "test/{id}.png"
     image_size: int = 32
@@ -47,8 +57,6 @@ class DataConfig:
     # backbone's mean and std) and ToTensorV2 are appended when missing.
     train_transforms: list[dict[str, Any]] = field(default_factory=list)
     valid_transforms: list[dict[str, Any]] = field(default_factory=list)
-    batch_size: int = 64
-    num_workers: int = 0
 
 
 @dataclass
@@ -65,14 +73,21 @@ class CVConfig:
 
 @dataclass
 class ModelConfig:
-    name: str = MISSING  # any timm model name
-    pretrained: bool = False  # from the hub, or from weights_file when set (offline Kaggle kernels)
+    # vision: any timm model name. nlp: a Hugging Face model name or a local folder holding its
+    # config.json and tokenizer (and weights, when pretrained).
+    name: str = MISSING
+    pretrained: bool = False  # vision: from the hub, or from weights_file when set (offline Kaggle kernels)
+    drop_rate: float = 0.0  # dropout before the head
+    compile: bool = False  # torch.compile the network
+    # vision
     weights_file: str | None = None  # local pretrained weights (.safetensors, .pth or .bin) for `name`
     in_chans: int = 3  # 3: RGB; 1: grayscale
-    drop_rate: float = 0.0
     drop_path_rate: float = 0.0
     channels_last: bool = False  # faster convolutions on GPUs with tensor cores
-    compile: bool = False  # torch.compile the network
+    # nlp
+    mode: str = "encoder"  # encoder: any encoder + mean pooling + head; text2text: T5 generates the label
+    tokenizer: str | None = None  # a name or folder; null: the model's own
+    gradient_checkpointing: bool = False  # less memory for longer texts, about a third slower
 
 
 @dataclass
@@ -82,8 +97,11 @@ class OptimConfig:
     backbone_lr: float | None = None
     weight_decay: float = 0.01
     momentum: float = 0.9  # sgd only
-    schedule: str = "cosine"  # cosine (linear warmup, then cosine decay), onecycle or constant; per step
+    # cosine or linear (linear warmup, then cosine or linear decay to 0), onecycle or constant; per step
+    schedule: str = "cosine"
     warmup_pct: float = 0.1  # share of all steps spent warming up
+    # nlp: layer-wise learning-rate decay; each encoder layer down from the top gets this factor more.
+    layer_decay: float = 1.0
     label_smoothing: float = 0.0
     # Train the head alone for this many epochs, then unfreeze the backbone (Lightning's BackboneFinetuning).
     freeze_backbone_epochs: int = 0
@@ -91,7 +109,7 @@ class OptimConfig:
 
 @dataclass
 class MixupConfig:
-    """timm's Mixup/CutMix; on when either alpha is above 0."""
+    """timm's Mixup/CutMix; on when either alpha is above 0. nlp: mixup of the pooled features (no cutmix)."""
 
     mixup_alpha: float = 0.0
     cutmix_alpha: float = 0.0
@@ -145,6 +163,7 @@ class WandbConfig:
 @dataclass
 class Config:
     experiment: str = MISSING  # names the run group in W&B and the folder outputs/<experiment>/
+    task: str = "vision"  # vision (images) or nlp (texts)
     seed: int = 42
     problem: str = "multiclass"  # multiclass, binary, multilabel or regression
     metric: str = "accuracy"  # see metrics.METRICS
@@ -189,6 +208,7 @@ def _dotlist(overrides: list[str]) -> list[str]:
 
 def _check_choices(cfg: Config) -> None:
     choices = {
+        "task": (cfg.task, TASKS),
         "problem": (cfg.problem, PROBLEMS),
         "metric": (cfg.metric, tuple(METRICS)),
         "cv.splitter": (cfg.cv.splitter, SPLITTERS),
@@ -197,6 +217,8 @@ def _check_choices(cfg: Config) -> None:
         "optim.schedule": (cfg.optim.schedule, SCHEDULES),
         "mixup.mode": (cfg.mixup.mode, MIXUP_MODES),
         "model.in_chans": (cfg.model.in_chans, (1, 3)),
+        "model.mode": (cfg.model.mode, TEXT_MODES),
+        "data.padding": (cfg.data.padding, PADDINGS),
         "wandb.mode": (cfg.wandb.mode, WANDB_MODES),
     }
     for key, (value, allowed) in choices.items():
@@ -217,6 +239,28 @@ def _check_choices(cfg: Config) -> None:
         raise ConfigError(f"config key 'data.batch_size': mixup mixes pairs, so {cfg.data.batch_size} must be even")
     if cfg.cv.n_folds < 2:
         raise ConfigError(f"config key 'cv.n_folds': {cfg.cv.n_folds} folds cannot cross-validate; use 2 or more")
+    if not 0 < cfg.optim.layer_decay <= 1:
+        raise ConfigError(f"config key 'optim.layer_decay': {cfg.optim.layer_decay} is not in (0, 1]; 1 turns it off")
+    if cfg.task == "nlp":
+        _check_nlp(cfg)
+    elif cfg.optim.layer_decay != 1:
+        raise ConfigError("config key 'optim.layer_decay' is for nlp encoders; vision backbones use optim.backbone_lr")
+
+
+def _check_nlp(cfg: Config) -> None:
+    if not 1 <= len(cfg.data.text_cols) <= 2:
+        raise ConfigError(f"config key 'data.text_cols': {cfg.data.text_cols} must name one text column, or two")
+    if cfg.tta.views != ["identity"]:
+        raise ConfigError("config key 'tta.views': test-time augmentation is for images; use [identity] for nlp")
+    if cfg.mixup.cutmix_alpha > 0 or cfg.mixup.mode != "batch":
+        raise ConfigError("config key 'mixup': nlp mixes pooled features, one lambda per batch: set cutmix_alpha 0")
+    if cfg.model.mode == "text2text":
+        if cfg.problem not in ("multiclass", "binary"):
+            raise ConfigError(f"config key 'model.mode': text2text generates one label per row, not {cfg.problem}")
+        if cfg.mixup.enabled:
+            raise ConfigError("config key 'mixup': text2text has no pooled features to mix; set mixup_alpha 0")
+        if cfg.optim.freeze_backbone_epochs:
+            raise ConfigError("config key 'optim.freeze_backbone_epochs': text2text has no head to train alone")
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:

@@ -24,15 +24,15 @@ import numpy as np
 import pandas as pd
 import torch
 from lightning.pytorch.callbacks import BackboneFinetuning, ModelCheckpoint
-from safetensors.torch import save_file
+from safetensors.torch import save_model
 
 from .atomic import write_atomic, write_csv, write_json
 from .config import Config, load_config, save_config
 from .data.competition import Competition, load_competition
 from .data.datamodule import FoldDataModule
 from .metrics import get_metric
-from .models.vision import ImageModel
-from .module import CompetitionModule
+from .models import build_net
+from .module import make_module
 from .tracking import finish_wandb_run, log_cv, make_loggers
 
 # Keys that change how a run looks or runs, not what it learns: they may differ between folds.
@@ -81,9 +81,9 @@ def finished_score(cfg: Config, fold: int) -> float | None:
 def build_fold(cfg: Config, competition: Competition, fold: int, loggers: list | None = None):
     """A fresh network, module, data and Trainer for one fold: nothing is carried over from another fold."""
     L.seed_everything(cfg.seed, workers=True)
-    net = ImageModel(cfg.model, num_outputs=competition.problem.num_outputs)
-    module = CompetitionModule(net, cfg, competition.problem)
-    data = FoldDataModule(cfg, competition, fold, *net.mean_std)
+    net = build_net(cfg, competition.problem)
+    module = make_module(net, cfg, competition.problem)
+    data = FoldDataModule(cfg, competition, fold, net)
     out = fold_dir(cfg, fold)
     checkpoint = ModelCheckpoint(
         dirpath=out / "checkpoints", filename="best", monitor=module.monitor, mode=module.metric.mode, save_last=True
@@ -136,9 +136,8 @@ def run_fold(cfg: Config, competition: Competition, fold: int, resume: bool = Fa
             preds = torch.cat(trainer.predict(module, dataloaders=data.val_dataloader())).numpy()
             result = {**result, "score_no_tta": result["score"], "score": module.metric(targets, preds, problem.kind)}
         score = result["score"]
-        # safetensors stores contiguous tensors only; channels_last weights are not.
-        weights = {name: tensor.contiguous() for name, tensor in module.net.state_dict().items()}
-        write_atomic(out / "model.safetensors", lambda tmp: save_file(weights, tmp))
+        # save_model stores tied weights (T5's embeddings) once and channels_last weights contiguously.
+        write_atomic(out / "model.safetensors", lambda tmp: save_model(module.net, str(tmp)))
         write_csv(oof_table(cfg, competition, data.valid_rows, preds), out / "oof.csv")
         write_json(result, out / "metrics.json")
     finally:
@@ -221,6 +220,10 @@ def train(cfg: Config, folds: Sequence[int], force: bool = False, resume: bool =
 
     Returns {"metric": name, "folds": {fold: score}, "cv": cv.json's contents or None}.
     """
+    if cfg.task == "nlp":
+        from .models.text import check_precision
+
+        check_precision(cfg)
     competition = load_competition(cfg)
     finished = {fold: finished_score(cfg, fold) for fold in folds} if not force else {}
     for fold, score in finished.items():

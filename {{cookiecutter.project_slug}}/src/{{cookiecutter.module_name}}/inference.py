@@ -7,31 +7,31 @@ checked against sample_submission.csv before it is written.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
-from safetensors.torch import load_file
+from safetensors.torch import load_model
 
 from .atomic import write_csv
 from .config import Config, load_config
 from .cv import fold_dir
 from .data.competition import Competition, load_competition
-from .data.datamodule import image_loader
-from .data.vision import config_transforms
-from .models.vision import ImageModel
-from .tta import tta_predict
+from .data.datamodule import make_dataset, make_loader
+from .models import build_net, predict_batch
 
 
-def load_fold_model(cfg: Config, competition: Competition, fold: int) -> ImageModel:
-    net = ImageModel(cfg.model, num_outputs=competition.problem.num_outputs)
+def load_fold_model(cfg: Config, competition: Competition, fold: int) -> torch.nn.Module:
+    # The fold's own weights replace any pretrained ones: none are downloaded or read.
+    net = build_net(replace(cfg, model=replace(cfg.model, pretrained=False)), competition.problem)
     path = fold_dir(cfg, fold) / "model.safetensors"
     try:
-        net.load_state_dict(load_file(path))
+        load_model(net, path)
     except RuntimeError as error:
         raise RuntimeError(
-            f"{path} does not fit model {cfg.model.name!r} with {net.head.out_features} outputs: "
+            f"{path} does not fit model {cfg.model.name!r} with {competition.problem.num_outputs} outputs: "
             f"{str(error).splitlines()[1].strip()}"
         ) from None
     return net.eval()
@@ -40,10 +40,10 @@ def load_fold_model(cfg: Config, competition: Competition, fold: int) -> ImageMo
 @torch.inference_mode()
 def predict_fold(cfg: Config, competition: Competition, fold: int, device: torch.device) -> np.ndarray:
     net = load_fold_model(cfg, competition, fold).to(device)
-    transform = config_transforms(cfg, False, *net.mean_std)  # the validation pipeline
-    loader = image_loader(cfg, competition.test, cfg.data.test_image, transform, problem=None)
-    activate = competition.problem.activate
-    return torch.cat([tta_predict(net, b["image"].to(device), cfg.tta.views, activate).cpu() for b in loader]).numpy()
+    loader = make_loader(cfg, make_dataset(cfg, net, competition.test, "test", problem=None))
+    problem, views = competition.problem, cfg.tta.views
+    batches = ({key: value.to(device) for key, value in batch.items()} for batch in loader)
+    return torch.cat([predict_batch(net, batch, problem, views).cpu() for batch in batches]).numpy()
 
 
 def submission_table(cfg: Config, competition: Competition, preds: np.ndarray) -> pd.DataFrame:

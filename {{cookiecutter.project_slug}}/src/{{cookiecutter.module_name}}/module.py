@@ -1,18 +1,31 @@
-"""The one LightningModule: loss, mixup, validation metric, TTA, optimizer and schedule around a plain network."""
+"""The LightningModule: loss, mixup, validation metric, TTA, optimizer and schedule around a plain network.
+
+One module serves images and texts; T5 text-to-text, which learns and predicts by writing the label,
+overrides its steps in Text2TextModule.
+"""
 
 from __future__ import annotations
 
+import re
+
 import lightning as L
+import numpy as np
 import torch
 from timm.data import Mixup
+from timm.data.mixup import mixup_target
 from timm.loss import SoftTargetCrossEntropy
 from torch import nn
+from torch.nn import functional as F
 from torch.optim.lr_scheduler import CosineAnnealingLR, LambdaLR, LinearLR, OneCycleLR, SequentialLR
 
 from .config import Config
 from .metrics import get_metric
+from .models import predict_batch
 from .problem import Problem
-from .tta import tta_predict
+
+INPUTS = ("image", "input_ids", "attention_mask", "labels")  # the batch keys a network takes
+# A parameter inside layer N of a transformer: BERT-likes' encoder.layer.N, T5's encoder.block.N.
+LAYER = re.compile(r"\.(?:layer|layers|block)\.(\d+)\.")
 
 
 def make_mixup(cfg: Config, problem: Problem) -> Mixup | None:
@@ -57,25 +70,41 @@ class CompetitionModule(L.LightningModule):
         return f"val/{self.cfg.metric}"
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        return self.net(batch["image"])
+        return self.net(**{key: batch[key] for key in INPUTS if key in batch})
 
     def mixing(self) -> bool:
         return self.mixup is not None and self.current_epoch < self.trainer.max_epochs - self.cfg.mixup.off_last_epochs
 
-    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        loss_fn = self.loss_fn
-        if self.mixing():
+    def mixed(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The outputs of a mixed batch and its soft targets. Images: timm's mixup or cutmix. Texts: the
+        pooled features of each row and of its mirror in the batch, mixed by one lambda for the batch,
+        with the targets mixed by timm the same way."""
+        if "image" in batch:
             images, targets = self.mixup(batch["image"], batch["target"])
-            batch, loss_fn = {**batch, "image": images, "target": targets}, self.mixed_loss_fn
-        loss = loss_fn(self(batch), batch["target"])
+            return self.net(images), targets
+        m = self.cfg.mixup
+        lam = float(np.random.beta(m.mixup_alpha, m.mixup_alpha)) if np.random.rand() < m.prob else 1.0
+        features = self.net.features(batch["input_ids"], batch["attention_mask"])
+        mix = self.mixup
+        targets = mixup_target(batch["target"], mix.num_classes, lam, mix.label_smoothing, mix.multi_label)
+        return self.net.classify(features * lam + features.flip(0) * (1 - lam)), targets
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        if self.mixing():
+            loss = self.mixed_loss_fn(*self.mixed(batch))
+        else:
+            loss = self.loss_fn(self(batch), batch["target"])
         self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=True)
         return loss
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         outputs = self(batch)
         self.log("val/loss", self.loss_fn(outputs, batch["target"]), prog_bar=True)
-        self._val_preds.append(self.problem.activate(outputs).cpu())
-        self._val_targets.append(batch["target"].cpu())
+        self.keep_for_metric(self.problem.activate(outputs), batch["target"])
+
+    def keep_for_metric(self, preds: torch.Tensor, targets: torch.Tensor) -> None:
+        self._val_preds.append(preds.cpu())
+        self._val_targets.append(targets.cpu())
 
     def on_validation_epoch_end(self) -> None:
         preds, targets = torch.cat(self._val_preds).numpy(), torch.cat(self._val_targets).numpy()
@@ -86,14 +115,23 @@ class CompetitionModule(L.LightningModule):
             self.log(self.monitor, self.metric(targets, preds, self.problem.kind), prog_bar=True)
 
     def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        return tta_predict(self.net, batch["image"], self.tta_views, self.problem.activate)
+        return predict_batch(self.net, batch, self.problem, self.tta_views)
+
+    def param_groups(self) -> list[dict]:
+        o = self.cfg.optim
+        head = getattr(self.net, "head", None)  # text2text has none: T5 writes the answer
+        groups = [{"params": list(head.parameters()), "lr": o.lr}] if head is not None else []
+        # With a frozen start, BackboneFinetuning adds the backbone's group itself when it unfreezes it.
+        if o.freeze_backbone_epochs:
+            return groups
+        backbone_lr = o.backbone_lr or o.lr
+        if o.layer_decay == 1:
+            return [{"params": list(self.net.backbone.parameters()), "lr": backbone_lr}, *groups]
+        return layer_decay_groups(self.net.backbone, backbone_lr, o.layer_decay) + groups
 
     def configure_optimizers(self):
         o = self.cfg.optim
-        head = {"params": list(self.net.head.parameters()), "lr": o.lr}
-        backbone = {"params": list(self.net.backbone.parameters()), "lr": o.backbone_lr or o.lr}
-        # With a frozen start, BackboneFinetuning adds the backbone's group itself when it unfreezes it.
-        groups = [head] if o.freeze_backbone_epochs else [backbone, head]
+        groups = self.param_groups()
         if o.name == "sgd":
             optimizer = torch.optim.SGD(groups, momentum=o.momentum, weight_decay=o.weight_decay, nesterov=True)
         else:
@@ -103,10 +141,50 @@ class CompetitionModule(L.LightningModule):
         if o.schedule == "onecycle":
             lrs = [group["lr"] for group in groups]
             schedule = OneCycleLR(optimizer, max_lr=lrs, total_steps=total, pct_start=max(o.warmup_pct, 0.01))
-        elif o.schedule == "cosine":
+        elif o.schedule in ("cosine", "linear"):
             warm = LinearLR(optimizer, start_factor=0.01, total_iters=warmup)
-            decay = CosineAnnealingLR(optimizer, T_max=total - warmup)
+            if o.schedule == "cosine":
+                decay = CosineAnnealingLR(optimizer, T_max=total - warmup)
+            else:
+                decay = LinearLR(optimizer, start_factor=1.0, end_factor=0.0, total_iters=total - warmup)
             schedule = SequentialLR(optimizer, [warm, decay], milestones=[warmup])
         else:
             schedule = LambdaLR(optimizer, lambda step: 1.0)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
+
+
+def layer_decay_groups(backbone: nn.Module, lr: float, decay: float) -> list[dict]:
+    """Layer-wise learning-rate decay: the top layer (and what sits above the layers: final norms, poolers)
+    trains at `lr`, each layer below at `decay` times the one above it, the embeddings lowest."""
+    depths = {}
+    for name, param in backbone.named_parameters():
+        layer = LAYER.search(name)
+        depths[name] = int(layer[1]) + 1 if layer else 0 if "embed" in name or "shared" in name else None
+    top = max((depth for depth in depths.values() if depth is not None), default=0) + 1
+    groups: dict[int, list] = {}
+    for name, param in backbone.named_parameters():
+        groups.setdefault(top if depths[name] is None else depths[name], []).append(param)
+    return [{"params": params, "lr": lr * decay ** (top - depth)} for depth, params in sorted(groups.items())]
+
+
+class Text2TextModule(CompetitionModule):
+    """T5 writes the label: token cross-entropy (with label smoothing) to learn, generation to predict."""
+
+    def token_loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        logits = self(batch)
+        smoothing = self.cfg.optim.label_smoothing
+        return F.cross_entropy(logits.flatten(0, 1).float(), batch["labels"].flatten(), label_smoothing=smoothing)
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        loss = self.token_loss(batch)  # -100, the labels' padding, is skipped
+        self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=True)
+        return loss
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self.log("val/loss", self.token_loss(batch), prog_bar=True)
+        self.keep_for_metric(predict_batch(self.net, batch, self.problem), batch["target"])
+
+
+def make_module(net: nn.Module, cfg: Config, problem: Problem) -> CompetitionModule:
+    text2text = cfg.task == "nlp" and cfg.model.mode == "text2text"
+    return (Text2TextModule if text2text else CompetitionModule)(net, cfg, problem)

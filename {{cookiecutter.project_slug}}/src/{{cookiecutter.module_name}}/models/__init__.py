@@ -1,0 +1,35 @@
+"""The networks, plain nn.Modules that load without Lightning: which one a config builds, and how a
+batch becomes predictions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from ..config import Config
+from ..problem import Problem
+from ..tta import tta_predict
+
+
+def build_net(cfg: Config, problem: Problem) -> nn.Module:
+    if cfg.task == "vision":
+        from .vision import ImageModel
+
+        return ImageModel(cfg.model, problem.num_outputs)
+    from .text import Text2TextModel, TextModel
+
+    if cfg.model.mode == "text2text":
+        return Text2TextModel(cfg.model, problem.classes)
+    return TextModel(cfg.model, problem.num_outputs)
+
+
+def predict_batch(net: nn.Module, batch: dict, problem: Problem, views: Sequence[str] = ("identity",)) -> torch.Tensor:
+    """A batch's predictions, [rows, outputs]: probabilities, or values for regression."""
+    if "image" in batch:
+        return tta_predict(net, batch["image"], list(views), problem.activate)
+    if hasattr(net, "generate_labels"):  # text2text: the generated label, as a one-hot row
+        probs = net.predict(batch["input_ids"], batch["attention_mask"])
+        return probs[:, 1:] if problem.kind == "binary" else probs  # binary: the second class's column
+    return problem.activate(net(batch["input_ids"], batch["attention_mask"]))
