@@ -1,5 +1,6 @@
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import cv2
 import numpy as np
@@ -67,7 +68,8 @@ def test_training_drops_the_odd_last_batch_and_validation_keeps_every_row(cfg):
     from {{ cookiecutter.module_name }}.data.datamodule import FoldDataModule
 
     cfg = replace(cfg, data=replace(cfg.data, batch_size=64))
-    data = FoldDataModule(cfg, load_competition(cfg), 0, (0.5,) * 3, (0.5,) * 3)
+    net = SimpleNamespace(mean_std=((0.5,) * 3, (0.5,) * 3))  # all the image datasets ask of the network
+    data = FoldDataModule(cfg, load_competition(cfg), 0, net)
     assert len(data.train_rows) % 64  # there is an odd last batch to drop
     assert {len(batch["target"]) for batch in data.train_dataloader()} == {64}
     assert sum(len(batch["target"]) for batch in data.val_dataloader()) == len(data.valid_rows)

@@ -19,6 +19,7 @@ class TextDataset(Dataset):
     def __init__(
         self,
         rows: pd.DataFrame,
+        id_col: str,
         text_cols: list[str],
         tokenizer: PreTrainedTokenizerBase,
         max_length: int,
@@ -30,7 +31,8 @@ class TextDataset(Dataset):
         for col in text_cols:
             empty = rows[col].isna() | (rows[col].astype(str).str.strip() == "")
             if empty.any():
-                raise ValueError(f"text column {col!r} is empty in {int(empty.sum())} rows, e.g. row {empty.idxmax()}")
+                first = rows.loc[empty.idxmax(), id_col]
+                raise ValueError(f"text column {col!r} is empty in {int(empty.sum())} rows, first in row {id_col} {first!r}")
             texts.append(rows[col].astype(str).tolist())
         self.encodings = tokenizer(*texts, truncation=True, max_length=max_length)["input_ids"]
         self.lengths = [len(ids) for ids in self.encodings]

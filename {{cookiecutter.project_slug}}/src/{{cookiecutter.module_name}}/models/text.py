@@ -52,7 +52,7 @@ def check_precision(cfg: Config) -> None:
 
 def _gradient_checkpointing(model: nn.Module, cfg: ModelConfig) -> None:
     if cfg.gradient_checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
 
 
 class TextModel(nn.Module):

@@ -1,0 +1,229 @@
+"""The NLP baseline on the docstrings demo, with tiny transformers built from their configs and a tokenizer
+trained on the fly: nothing is downloaded."""
+
+import shutil
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from conftest import PROJECT
+
+from {{ cookiecutter.module_name }}.config import ConfigError, load_config
+from {{ cookiecutter.module_name }}.cv import build_fold, fold_dir, train
+from {{ cookiecutter.module_name }}.data.competition import load_competition
+from {{ cookiecutter.module_name }}.data.datamodule import FoldDataModule, make_loader
+from {{ cookiecutter.module_name }}.demo import tiny_t5_config, train_tokenizer, write_docstrings
+from {{ cookiecutter.module_name }}.inference import load_fold_model, predict
+from {{ cookiecutter.module_name }}.models.text import TextModel
+
+ONE_EPOCH = {"max_epochs": 1, "num_sanity_val_steps": 0}
+
+
+@pytest.fixture(scope="module")
+def docstrings_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("data") / "docstrings"
+    write_docstrings(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def t5_dir(docstrings_dir, tmp_path_factory):
+    """A 2-layer T5 of width 64 and a 2,000-token tokenizer trained on the demo texts, saved as a model folder."""
+    folder = tmp_path_factory.mktemp("models") / "t5"
+    tokenizer = train_tokenizer(pd.read_csv(docstrings_dir / "train.csv").text.tolist(), folder, vocab_size=2000)
+    config = tiny_t5_config(len(tokenizer))
+    config.update({"d_model": 64, "d_kv": 16, "d_ff": 128})
+    config.save_pretrained(folder)
+    return folder
+
+
+def text_cfg(data_dir, model_dir, output_dir, n_folds=5, trainer=None, **sections):
+    """configs/nlp.yaml on the given data and model folders, quiet; `sections` replace keys per section."""
+    base = load_config(PROJECT / "configs" / "nlp.yaml")
+    cfg = replace(
+        base,
+        output_dir=str(output_dir),
+        data=replace(base.data, dir=str(data_dir)),
+        model=replace(base.model, name=str(model_dir)),
+        cv=replace(base.cv, n_folds=n_folds),
+        trainer=replace(base.trainer, enable_progress_bar=False, enable_model_summary=False, **(trainer or {})),
+    )
+    return replace(cfg, **{name: replace(getattr(cfg, name), **keys) for name, keys in sections.items()})
+
+
+@pytest.fixture
+def cfg(docstrings_dir, t5_dir, tmp_path):
+    return text_cfg(docstrings_dir, t5_dir, tmp_path / "outputs")
+
+
+def majority_share(cfg, fold=0):
+    valid = load_competition(cfg).train.query(f"fold == {fold}")
+    return valid.library.value_counts(normalize=True).max()
+
+
+def test_a_fold_beats_chance_and_its_oof_holds_every_validation_row(cfg):
+    cfg = replace(cfg, trainer=replace(cfg.trainer, max_epochs=2))
+    score = train(cfg, folds=[0])["folds"][0]
+    chance = majority_share(cfg)
+    assert score > chance + 0.2, f"accuracy {score:.3f} after 2 epochs; always guessing the largest class: {chance:.3f}"
+    oof = pd.read_csv(fold_dir(cfg, 0) / "oof.csv")
+    valid = load_competition(cfg).train.query("fold == 0")
+    assert sorted(oof.id) == sorted(valid.id)
+    assert list(oof.filter(like="prob_").columns) == ["prob_numpy", "prob_pandas", "prob_torch"]
+
+
+def test_pairs_are_encoded_together_and_train(cfg):
+    cfg = replace(cfg, data=replace(cfg.data, text_cols=["name", "text"]), trainer=replace(cfg.trainer, **ONE_EPOCH))
+    module, data, _, _ = build_fold(cfg, load_competition(cfg), 0)
+    row = data.train_rows.iloc[0]
+    tokenizer = module.net.tokenizer
+    assert data.train_set.encodings[0] == tokenizer(row["name"], row["text"], truncation=True, max_length=128).input_ids
+    assert data.train_set.encodings[0].count(tokenizer.eos_token_id) == 2  # name </s> text </s>
+    assert train(cfg, folds=[0])["folds"][0] > majority_share(cfg)
+
+
+def batches(cfg, train=True):
+    data = FoldDataModule(cfg, load_competition(cfg), 0, TextModel(cfg.model, 3))
+    dataset = data.train_set if train else data.valid_set
+    return dataset, list(make_loader(cfg, dataset, train=train))
+
+
+def test_batches_are_padded_to_their_own_longest_text(cfg):
+    cfg = replace(cfg, data=replace(cfg.data, max_length=512))  # few texts reach it
+    _, loaded = batches(cfg, train=False)
+    widths = {batch["input_ids"].shape[1] for batch in loaded}
+    assert len(widths) > 3 and max(widths) <= cfg.data.max_length
+    for batch in loaded:  # no batch is wider than its longest text
+        assert batch["attention_mask"].sum(dim=1).max() == batch["input_ids"].shape[1]
+    fixed = replace(cfg, data=replace(cfg.data, padding="max_length"))
+    assert {batch["input_ids"].shape[1] for batch in batches(fixed, train=False)[1]} == {fixed.data.max_length}
+
+
+def test_length_grouping_keeps_every_row_once_and_pads_less(cfg):
+    torch.manual_seed(0)
+    dataset, grouped = batches(cfg)
+    rows = torch.cat([batch["attention_mask"].sum(dim=1) for batch in grouped])
+    assert sorted(rows.tolist()) == sorted(dataset.lengths)  # each row once: the epoch's lengths are the data's
+    assert len(rows) == len(dataset)
+    _, shuffled = batches(replace(cfg, data=replace(cfg.data, group_by_length=False)))
+    padded = lambda loaded: sum(batch["input_ids"].numel() for batch in loaded)  # noqa: E731
+    assert padded(grouped) < 0.8 * padded(shuffled)
+
+
+def test_texts_are_tokenized_once_not_every_epoch(cfg, monkeypatch):
+    calls = []
+    net = TextModel(cfg.model, 3)
+    tokenize = type(net.tokenizer).__call__
+    monkeypatch.setattr(type(net.tokenizer), "__call__", lambda self, *a, **k: calls.append(1) or tokenize(self, *a, **k))
+    data = FoldDataModule(cfg, load_competition(cfg), 0, net)
+    for _ in range(2):
+        list(data.train_dataloader()), list(data.val_dataloader())
+    assert len(calls) == 2  # the training rows and the validation rows, once each
+
+
+def test_an_empty_text_is_refused_naming_the_column_and_row(cfg, tmp_path):
+    rows = pd.read_csv(f"{cfg.data.dir}/train.csv")
+    rows.loc[5, "text"] = " "
+    data_dir = tmp_path / "data"
+    shutil.copytree(cfg.data.dir, data_dir)
+    rows.to_csv(data_dir / "train.csv", index=False)
+    cfg = replace(cfg, data=replace(cfg.data, dir=str(data_dir)))
+    with pytest.raises(ValueError, match=f"text column 'text' is empty in 1 rows, first in row id '{rows.id[5]}'"):
+        FoldDataModule(cfg, load_competition(cfg), 0, TextModel(cfg.model, 3))
+
+
+def test_text2text_writes_label_strings_and_beats_chance(cfg):
+    cfg = replace(
+        cfg,
+        model=replace(cfg.model, mode="text2text"),
+        optim=replace(cfg.optim, lr=3e-3),
+        trainer=replace(cfg.trainer, max_epochs=3),
+    )
+    score = train(cfg, folds=[0])["folds"][0]
+    assert score > majority_share(cfg) + 0.2
+    probs = pd.read_csv(fold_dir(cfg, 0) / "oof.csv").filter(like="prob_").to_numpy()
+    assert set(np.unique(probs)) <= {0.0, 1.0, 1 / 3}  # one-hot rows of the label it wrote (uniform: none)
+    competition = load_competition(cfg)
+    net = load_fold_model(cfg, competition, 0)
+    batch = next(iter(FoldDataModule(cfg, competition, 0, net).val_dataloader()))
+    written = net.generate_labels(batch["input_ids"], batch["attention_mask"])
+    assert len(written) == len(batch["input_ids"]) and set(written) <= {"numpy", "pandas", "torch"}
+
+
+def test_any_hugging_face_encoder_trains_a_fold(cfg, t5_dir, tmp_path):
+    from transformers import AutoTokenizer, BertConfig
+
+    folder = tmp_path / "minilm"  # a BERT-style encoder, as MiniLM is, with the demo's tokenizer
+    AutoTokenizer.from_pretrained(t5_dir).save_pretrained(folder)
+    BertConfig(vocab_size=2000, hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128).save_pretrained(folder)
+    cfg = replace(cfg, model=replace(cfg.model, name=str(folder)), trainer=replace(cfg.trainer, max_epochs=2))
+    module, *_ = build_fold(cfg, load_competition(cfg), 0)
+    assert type(module.net.backbone).__name__ == "BertModel"
+    assert train(cfg, folds=[0])["folds"][0] > majority_share(cfg) + 0.1
+
+
+def test_float16_is_refused_for_t5_before_anything_is_written(cfg):
+    cfg = replace(cfg, trainer=replace(cfg.trainer, precision="16-mixed"))
+    with pytest.raises(ConfigError, match=r"trainer.precision.*overflows to NaN in T5.*bf16-mixed"):
+        train(cfg, folds=[0])
+    assert not cfg.experiment_dir.exists()
+
+
+def test_layer_decay_gives_each_layer_a_smaller_rate_than_the_one_above(cfg):
+    cfg = replace(cfg, optim=replace(cfg.optim, lr=1e-3, backbone_lr=1e-4, layer_decay=0.5))
+    module, *_ = build_fold(cfg, load_competition(cfg), 0)
+    groups = module.param_groups()
+    assert [g["lr"] for g in groups] == pytest.approx([1e-4 / 8, 1e-4 / 4, 1e-4 / 2, 1e-4, 1e-3])  # embeddings, 2 blocks, top, head
+    by_id = {id(p): g["lr"] for g in groups for p in g["params"]}
+    backbone = dict(module.net.backbone.named_parameters())
+    assert sum(len(g["params"]) for g in groups) == len(backbone) + 2 and len(by_id) == len(backbone) + 2
+    assert by_id[id(backbone["shared.weight"])] == pytest.approx(1e-4 / 8)
+    assert by_id[id(backbone["encoder.block.0.layer.0.SelfAttention.q.weight"])] == pytest.approx(1e-4 / 4)
+    assert by_id[id(backbone["encoder.block.1.layer.1.DenseReluDense.wo.weight"])] == pytest.approx(1e-4 / 2)
+    assert by_id[id(backbone["encoder.final_layer_norm.weight"])] == pytest.approx(1e-4)
+
+
+def test_mixup_mixes_pooled_features_and_targets_with_one_lambda(cfg):
+    from timm.data.mixup import one_hot
+
+    cfg = replace(cfg, mixup=replace(cfg.mixup, mixup_alpha=0.4), optim=replace(cfg.optim, label_smoothing=0.1))
+    module, data, _, _ = build_fold(cfg, load_competition(cfg), 0)
+    module.net.eval()  # no dropout: the features of two passes are equal
+    batch = next(iter(data.train_dataloader()))
+    np.random.seed(3)
+    outputs, targets = module.mixed(batch)
+    np.random.seed(3)
+    np.random.rand()  # the draw deciding whether to mix (prob 1)
+    lam = np.random.beta(0.4, 0.4)
+    features = module.net.features(batch["input_ids"], batch["attention_mask"])
+    expected = module.net.classify(lam * features + (1 - lam) * features.flip(0))
+    torch.testing.assert_close(outputs, expected)
+    smooth = one_hot(batch["target"], 3, on_value=1 - 0.1 + 0.1 / 3, off_value=0.1 / 3)
+    torch.testing.assert_close(targets, lam * smooth + (1 - lam) * smooth.flip(0))
+
+
+def test_gradient_checkpointing_gives_the_same_gradients(cfg):
+    def gradients(checkpointing):
+        model_cfg = replace(cfg.model, gradient_checkpointing=checkpointing)
+        torch.manual_seed(0)
+        net = TextModel(model_cfg, 3).train()
+        batch = net.tokenizer(["Return the sum of an array.", "Apply a function to each row."], padding=True, return_tensors="pt")
+        net(batch["input_ids"], batch["attention_mask"]).sum().backward()
+        return net.backbone.is_activation_checkpointing, [p.grad for p in net.parameters()]
+
+    (on, with_checkpoints), (off, without) = gradients(True), gradients(False)
+    assert on and not off
+    for a, b in zip(with_checkpoints, without, strict=True):
+        torch.testing.assert_close(a, b)
+
+
+def test_folds_then_predict_write_a_valid_submission(cfg):
+    cfg = replace(cfg, cv=replace(cfg.cv, n_folds=2), trainer=replace(cfg.trainer, **ONE_EPOCH))
+    result = train(cfg, folds=[0, 1])
+    assert result["cv"]["n_rows"] == len(load_competition(cfg).train)
+    submission = pd.read_csv(predict(cfg))
+    sample = pd.read_csv(f"{cfg.data.dir}/sample_submission.csv")
+    assert list(submission.columns) == ["id", "library"] and submission.id.equals(sample.id)
+    assert set(submission.library) <= {"numpy", "pandas", "torch"}
