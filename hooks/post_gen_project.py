@@ -6,11 +6,17 @@ from pathlib import Path
 
 ANSWERS = json.loads({{ cookiecutter | tojson | tojson }})
 
-# Paths (relative to the project) that only one task uses. The vision slice is the skeleton every task
-# trains with until the NLP baseline lands, so nothing is removed for "nlp" yet.
-ONLY_FOR: dict[str, list[str]] = {
+# Paths (relative to the project) that only one task uses. The vision slice stays in an nlp project:
+# the shared runner's tests (folds, CV, resume, W&B, predict) run on the digits demo.
+MODULE = Path("src") / ANSWERS["module_name"]
+ONLY_FOR: dict[str, list[Path]] = {
     "vision": [],
-    "nlp": [],
+    "nlp": [
+        Path("configs/nlp.yaml"),
+        MODULE / "data" / "text.py",
+        MODULE / "models" / "text.py",
+        Path("tests/test_text.py"),
+    ],
 }
 
 

@@ -1,7 +1,8 @@
 """Format the template's Python with ruff by way of a bake: `python scripts/format_bake.py`.
 
-The project's .py files are Jinja templates whose only placeholder is the module name, so a default
-bake is formatted and each file is mapped back with that name restored.
+Most of the project's .py files are Jinja templates whose only placeholder is the module name, so a
+bake with every task is formatted and each file is mapped back with that name restored. A file with any other
+Jinja is left alone and named: format it by hand (the tests run ruff on every bake).
 """
 
 import subprocess
@@ -15,7 +16,9 @@ MODULE, PLACEHOLDER = "kaggle_baseline", "{{ cookiecutter.module_name }}"
 
 with tempfile.TemporaryDirectory() as tmp:
     bin_dir = Path(sys.executable).parent
-    subprocess.run([bin_dir / "cookiecutter", "--no-input", "-o", tmp, TEMPLATE], check=True, capture_output=True)
+    subprocess.run(
+        [bin_dir / "cookiecutter", "--no-input", "-o", tmp, TEMPLATE, "task=both"], check=True, capture_output=True
+    )
     baked = Path(tmp) / "kaggle-baseline"
     subprocess.run([bin_dir / "ruff", "check", "--fix", "--quiet", "."], cwd=baked)
     subprocess.run([bin_dir / "ruff", "format", "--quiet", "."], cwd=baked, check=True)
@@ -23,6 +26,8 @@ with tempfile.TemporaryDirectory() as tmp:
         relative = str(path.relative_to(baked)).replace(f"src/{MODULE}", "src/{{cookiecutter.module_name}}")
         target = SOURCE / relative
         text = path.read_text().replace(MODULE, PLACEHOLDER)
-        if target.read_text() != text:
+        if target.read_text().replace(PLACEHOLDER, "").count("{{"):
+            print("left alone (Jinja beyond the module name):", relative)
+        elif target.read_text() != text:
             target.write_text(text)
             print("formatted", relative)

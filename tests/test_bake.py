@@ -13,11 +13,15 @@ from conftest import TEMPLATE, run
 UNRENDERED = re.compile(r"{{|{%|%}|\s}}")
 
 
+NLP_ONLY = ("configs/nlp.yaml", "src/kaggle_baseline/models/text.py", "src/kaggle_baseline/data/text.py")
+
+
 def test_every_task_bakes_the_contract_layout(baked):
     project = baked.project_path
     assert project.name == "kaggle-baseline"
     for path in (
         "train.py",
+        "predict.py",
         "configs/vision.yaml",
         "pyproject.toml",
         "Makefile",
@@ -27,6 +31,10 @@ def test_every_task_bakes_the_contract_layout(baked):
         "tests",
     ):
         assert (project / path).exists(), path
+    nlp = baked.context["task"] != "vision"
+    assert [(project / path).exists() for path in NLP_ONLY] == [nlp] * len(NLP_ONLY)
+    default = "configs/nlp.yaml" if baked.context["task"] == "nlp" else "configs/vision.yaml"
+    assert f'DEFAULT_CONFIG = "{default}"' in (project / "src/kaggle_baseline/config.py").read_text()
 
 
 def test_no_file_is_left_unrendered(baked):
@@ -102,29 +110,39 @@ def test_baked_project_tests_pass(baked, tmp_path):
     assert re.search(r"\d+ passed", done.stdout)
 
 
-def test_cli_bake_then_cross_validate_and_predict_offline(tmp_path):
+DEMOS = {  # task: (the config train.py is given, experiment, demo competition, a column of its submission)
+    "vision": ([], "vision_baseline", "digits", "label"),
+    "nlp": (["--config", "configs/nlp.yaml"], "nlp_baseline", "docstrings", "library"),
+}
+
+
+@pytest.mark.parametrize("task", DEMOS)
+def test_cli_bake_then_cross_validate_and_predict_offline(task, tmp_path):
     """What the READMEs promise: `cookiecutter <repo> --no-input`, `train.py --fold all`, `predict.py`."""
     cookiecutter = Path(sys.executable).parent / "cookiecutter"
     done = subprocess.run(
-        [str(cookiecutter), "--no-input", "-o", str(tmp_path), str(TEMPLATE)], capture_output=True, text=True
+        [str(cookiecutter), "--no-input", "-o", str(tmp_path), str(TEMPLATE), f"task={task}"],
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stderr
     assert "make setup" in done.stdout  # the post-generation hook's next steps
     project = tmp_path / "kaggle-baseline"
-    short = ["--trainer.max_epochs", "1", "--trainer.limit_train_batches", "3", "--cv.n_folds", "2"]
+    config, experiment, demo, target = DEMOS[task]
+    short = [*config, "--trainer.max_epochs", "1", "--trainer.limit_train_batches", "3", "--cv.n_folds", "2"]
     done = run([sys.executable, "train.py", "--fold", "all", *short], project, tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "fold 1: accuracy = " in done.stdout and "CV " in done.stdout
 
-    experiment = project / "outputs" / "vision_baseline"
-    assert len(pd.read_csv(experiment / "oof.csv")) == len(pd.read_csv(project / "data/demo/digits/train.csv"))
-    assert {"metric", "folds", "cv"} <= json.loads((experiment / "cv.json").read_text()).keys()
+    outputs, data = project / "outputs" / experiment, project / "data" / "demo" / demo
+    assert len(pd.read_csv(outputs / "oof.csv")) == len(pd.read_csv(data / "train.csv"))
+    assert {"metric", "folds", "cv"} <= json.loads((outputs / "cv.json").read_text()).keys()
 
-    done = run([sys.executable, "predict.py"], project, tmp_path)  # finds the trained config by itself
+    done = run([sys.executable, "predict.py"], project, tmp_path)  # the task's config by default
     assert done.returncode == 0, done.stderr[-3000:]
-    submission = pd.read_csv(experiment / "submission.csv")
-    sample = pd.read_csv(project / "data/demo/digits/sample_submission.csv")
-    assert list(submission.columns) == list(sample.columns) and submission["id"].equals(sample["id"])
+    submission = pd.read_csv(outputs / "submission.csv")
+    sample = pd.read_csv(data / "sample_submission.csv")
+    assert list(submission.columns) == ["id", target] == list(sample.columns) and submission["id"].equals(sample["id"])
 
     done = run([sys.executable, "train.py", "--fold", "all", *short], project, tmp_path)
     assert done.returncode == 0 and done.stdout.count("skipped") == 2

@@ -116,7 +116,9 @@ def test_texts_are_tokenized_once_not_every_epoch(cfg, monkeypatch):
     calls = []
     net = TextModel(cfg.model, 3)
     tokenize = type(net.tokenizer).__call__
-    monkeypatch.setattr(type(net.tokenizer), "__call__", lambda self, *a, **k: calls.append(1) or tokenize(self, *a, **k))
+    monkeypatch.setattr(
+        type(net.tokenizer), "__call__", lambda self, *a, **k: calls.append(1) or tokenize(self, *a, **k)
+    )
     data = FoldDataModule(cfg, load_competition(cfg), 0, net)
     for _ in range(2):
         list(data.train_dataloader()), list(data.val_dataloader())
@@ -157,7 +159,9 @@ def test_any_hugging_face_encoder_trains_a_fold(cfg, t5_dir, tmp_path):
 
     folder = tmp_path / "minilm"  # a BERT-style encoder, as MiniLM is, with the demo's tokenizer
     AutoTokenizer.from_pretrained(t5_dir).save_pretrained(folder)
-    BertConfig(vocab_size=2000, hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128).save_pretrained(folder)
+    BertConfig(
+        vocab_size=2000, hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128
+    ).save_pretrained(folder)
     cfg = replace(cfg, model=replace(cfg.model, name=str(folder)), trainer=replace(cfg.trainer, max_epochs=2))
     module, *_ = build_fold(cfg, load_competition(cfg), 0)
     assert type(module.net.backbone).__name__ == "BertModel"
@@ -175,7 +179,9 @@ def test_layer_decay_gives_each_layer_a_smaller_rate_than_the_one_above(cfg):
     cfg = replace(cfg, optim=replace(cfg.optim, lr=1e-3, backbone_lr=1e-4, layer_decay=0.5))
     module, *_ = build_fold(cfg, load_competition(cfg), 0)
     groups = module.param_groups()
-    assert [g["lr"] for g in groups] == pytest.approx([1e-4 / 8, 1e-4 / 4, 1e-4 / 2, 1e-4, 1e-3])  # embeddings, 2 blocks, top, head
+    assert [g["lr"] for g in groups] == pytest.approx(
+        [1e-4 / 8, 1e-4 / 4, 1e-4 / 2, 1e-4, 1e-3]
+    )  # embeddings, 2 blocks, top, head
     by_id = {id(p): g["lr"] for g in groups for p in g["params"]}
     backbone = dict(module.net.backbone.named_parameters())
     assert sum(len(g["params"]) for g in groups) == len(backbone) + 2 and len(by_id) == len(backbone) + 2
@@ -209,7 +215,9 @@ def test_gradient_checkpointing_gives_the_same_gradients(cfg):
         model_cfg = replace(cfg.model, gradient_checkpointing=checkpointing)
         torch.manual_seed(0)
         net = TextModel(model_cfg, 3).train()
-        batch = net.tokenizer(["Return the sum of an array.", "Apply a function to each row."], padding=True, return_tensors="pt")
+        batch = net.tokenizer(
+            ["Return the sum of an array.", "Apply a function to each row."], padding=True, return_tensors="pt"
+        )
         net(batch["input_ids"], batch["attention_mask"]).sum().backward()
         return net.backbone.is_activation_checkpointing, [p.grad for p in net.parameters()]
 

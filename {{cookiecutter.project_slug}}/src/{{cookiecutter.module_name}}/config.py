@@ -18,6 +18,7 @@ from .atomic import write_text
 from .metrics import METRICS
 from .tta import VIEWS
 
+DEFAULT_CONFIG = "configs/{{ 'nlp' if cookiecutter.task == 'nlp' else 'vision' }}.yaml"  # the task chosen when baking
 TASKS = ("vision", "nlp")
 PROBLEMS = ("multiclass", "binary", "multilabel", "regression")
 SPLITTERS = ("kfold", "stratified", "group", "stratified_group", "multilabel")
@@ -292,7 +293,7 @@ def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None = None) -
     The dotted flags are kept in `args.overrides`. A bad flag or config value ends the script with exit
     code 2 and a message naming it.
     """
-    parser.add_argument("--config", default="configs/vision.yaml", help="the experiment's YAML file")
+    parser.add_argument("--config", default=DEFAULT_CONFIG, help="the experiment's YAML file")
     args, args.overrides = parser.parse_known_args(argv)
     try:
         return args, load_config(args.config, args.overrides)

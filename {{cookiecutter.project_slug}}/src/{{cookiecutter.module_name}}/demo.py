@@ -13,10 +13,10 @@ T5 config.json and a tokenizer trained on the demo's training texts. No weights:
 
 from __future__ import annotations
 
-import shutil
 import importlib
 import inspect
 import re
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -94,7 +94,9 @@ def write_docstrings(folder: Path, test_share: float = 0.2, seed: int = 0) -> No
                 if len(text) >= 30:
                     found.setdefault(text, set()).add((library, name))
     # A summary that two libraries share cannot be told apart: it is left out.
-    rows = [(min(names)[1], text, min(names)[0]) for text, names in found.items() if len({lib for lib, _ in names}) == 1]
+    rows = [
+        (min(names)[1], text, min(names)[0]) for text, names in found.items() if len({lib for lib, _ in names}) == 1
+    ]
     table = pd.DataFrame(rows, columns=["name", "text", "library"]).sample(frac=1.0, random_state=seed)
     table.insert(0, "id", [f"doc_{i:05d}" for i in range(len(table))])
     n_test = int(len(table) * test_share)
@@ -114,7 +116,9 @@ def train_tokenizer(texts: list[str], folder: Path, vocab_size: int = 4000):
     tokenizer.normalizer = normalizers.NFKC()
     tokenizer.pre_tokenizer = pre_tokenizers.Metaspace()
     special = ["<pad>", "</s>", "<unk>"]
-    trainer = trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=special, unk_token="<unk>", show_progress=False)
+    trainer = trainers.UnigramTrainer(
+        vocab_size=vocab_size, special_tokens=special, unk_token="<unk>", show_progress=False
+    )
     tokenizer.train_from_iterator(texts, trainer)
     eos = tokenizer.token_to_id("</s>")
     tokenizer.post_processor = processors.TemplateProcessing(

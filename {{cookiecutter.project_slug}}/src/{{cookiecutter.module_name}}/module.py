@@ -90,10 +90,7 @@ class CompetitionModule(L.LightningModule):
         return self.net.classify(features * lam + features.flip(0) * (1 - lam)), targets
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        if self.mixing():
-            loss = self.mixed_loss_fn(*self.mixed(batch))
-        else:
-            loss = self.loss_fn(self(batch), batch["target"])
+        loss = self.mixed_loss_fn(*self.mixed(batch)) if self.mixing() else self.loss_fn(self(batch), batch["target"])
         self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=True)
         return loss
 
@@ -157,7 +154,7 @@ def layer_decay_groups(backbone: nn.Module, lr: float, decay: float) -> list[dic
     """Layer-wise learning-rate decay: the top layer (and what sits above the layers: final norms, poolers)
     trains at `lr`, each layer below at `decay` times the one above it, the embeddings lowest."""
     depths = {}
-    for name, param in backbone.named_parameters():
+    for name, _ in backbone.named_parameters():
         layer = LAYER.search(name)
         depths[name] = int(layer[1]) + 1 if layer else 0 if "embed" in name or "shared" in name else None
     top = max((depth for depth in depths.values() if depth is not None), default=0) + 1

@@ -25,7 +25,9 @@ def make_dataset(cfg: Config, net: nn.Module, rows: pd.DataFrame, split: str, pr
         labels = None
         if problem and cfg.model.mode == "text2text":  # the label as text is what T5 learns to write
             labels = net.tokenizer(text_target=rows[problem.target_cols[0]].astype(str).tolist())["input_ids"]
-        return TextDataset(rows, d.id_col, d.text_cols, net.tokenizer, d.max_length, targets, labels, d.padding == "max_length")
+        return TextDataset(
+            rows, d.id_col, d.text_cols, net.tokenizer, d.max_length, targets, labels, d.padding == "max_length"
+        )
     from .vision import ImageDataset, config_transforms
 
     image = d.test_image if split == "test" else d.train_image  # a path template filled from each row

@@ -32,7 +32,9 @@ class TextDataset(Dataset):
             empty = rows[col].isna() | (rows[col].astype(str).str.strip() == "")
             if empty.any():
                 first = rows.loc[empty.idxmax(), id_col]
-                raise ValueError(f"text column {col!r} is empty in {int(empty.sum())} rows, first in row {id_col} {first!r}")
+                raise ValueError(
+                    f"text column {col!r} is empty in {int(empty.sum())} rows, first in row {id_col} {first!r}"
+                )
             texts.append(rows[col].astype(str).tolist())
         self.encodings = tokenizer(*texts, truncation=True, max_length=max_length)["input_ids"]
         self.lengths = [len(ids) for ids in self.encodings]

@@ -103,7 +103,9 @@ class Text2TextModel(nn.Module):
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Next-token logits [rows, label tokens, vocabulary], the decoder fed the label shifted right."""
         decoder_input_ids = self.backbone.prepare_decoder_input_ids_from_labels(labels=labels)
-        return self.backbone(input_ids=input_ids, attention_mask=attention_mask, decoder_input_ids=decoder_input_ids).logits
+        return self.backbone(
+            input_ids=input_ids, attention_mask=attention_mask, decoder_input_ids=decoder_input_ids
+        ).logits
 
     @torch.no_grad()
     def generate_labels(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> list[str]:
