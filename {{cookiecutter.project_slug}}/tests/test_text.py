@@ -235,3 +235,21 @@ def test_folds_then_predict_write_a_valid_submission(cfg):
     sample = pd.read_csv(f"{cfg.data.dir}/sample_submission.csv")
     assert list(submission.columns) == ["id", "library"] and submission.id.equals(sample.id)
     assert set(submission.library) <= {"numpy", "pandas", "torch"}
+
+
+def test_the_demo_model_folder_is_written_once_and_reused(docstrings_dir, tmp_path, monkeypatch):
+    from {{ cookiecutter.module_name }}.demo import DEMO_ROOT, DOCSTRINGS, ensure_demo
+
+    monkeypatch.chdir(tmp_path)
+    DOCSTRINGS.parent.mkdir(parents=True)
+    shutil.copytree(docstrings_dir, DOCSTRINGS)  # the demo competition its tokenizer is trained on
+    ensure_demo(DEMO_ROOT / "t5-tiny")
+    tokenizer = DEMO_ROOT / "t5-tiny" / "tokenizer.json"
+    written = tokenizer.stat().st_mtime_ns
+    ensure_demo(DEMO_ROOT / "t5-tiny")
+    assert tokenizer.stat().st_mtime_ns == written  # a retrained tokenizer could renumber the tokens
+    assert sorted(p.name for p in (DEMO_ROOT / "t5-tiny").iterdir()) == [
+        "config.json",
+        "tokenizer.json",
+        "tokenizer_config.json",
+    ]

@@ -161,10 +161,10 @@ DEMOS = {DEMO_ROOT / "digits": write_digits, DOCSTRINGS: write_docstrings, DEMO_
 
 
 def ensure_demo(data_dir: str | Path) -> None:
-    """Write the demo competition that lives at `data_dir`, if it is one and is not there yet."""
+    """Write the demo data (a competition, or the demo model folder) at `data_dir`, if it is one and not there yet."""
     folder = Path(data_dir)
     writer = DEMOS.get(folder)
-    if writer is None or (folder / "train.csv").exists():
+    if writer is None or folder.exists():  # written whole or not at all, below
         return
     folder.parent.mkdir(parents=True, exist_ok=True)
     # Built in a temporary folder and moved in whole: an interrupted first run leaves no half demo.
