@@ -77,7 +77,8 @@ class ModelConfig:
     # vision: any timm model name. nlp: a Hugging Face model name or a local folder holding its
     # config.json and tokenizer (and weights, when pretrained).
     name: str = MISSING
-    pretrained: bool = False  # vision: from the hub, or from weights_file when set (offline Kaggle kernels)
+    # Pretrained weights: from the hub, from the local folder `name` (nlp) or from weights_file (vision).
+    pretrained: bool = False
     drop_rate: float = 0.0  # dropout before the head
     compile: bool = False  # torch.compile the network
     # vision
