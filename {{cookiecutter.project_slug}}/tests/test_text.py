@@ -253,3 +253,18 @@ def test_the_demo_model_folder_is_written_once_and_reused(docstrings_dir, tmp_pa
         "tokenizer.json",
         "tokenizer_config.json",
     ]
+
+
+def test_pretrained_t5_weights_load_from_a_local_folder(cfg, t5_dir, tmp_path):
+    """An offline Kaggle kernel's model dataset: a whole T5 checkpoint, whose encoder the baseline uses."""
+    from transformers import AutoConfig, AutoTokenizer, T5ForConditionalGeneration
+
+    folder = tmp_path / "t5-pretrained"
+    torch.manual_seed(1)
+    saved = T5ForConditionalGeneration(AutoConfig.from_pretrained(t5_dir))
+    saved.save_pretrained(folder)
+    AutoTokenizer.from_pretrained(t5_dir).save_pretrained(folder)
+    net = TextModel(replace(cfg.model, name=str(folder), pretrained=True), 3)
+    loaded = net.backbone.state_dict()
+    for name, tensor in saved.encoder.state_dict().items():
+        torch.testing.assert_close(loaded[f"encoder.{name}"], tensor)
