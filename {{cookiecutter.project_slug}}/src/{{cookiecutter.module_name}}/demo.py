@@ -108,17 +108,18 @@ def write_docstrings(folder: Path, test_share: float = 0.2, seed: int = 0) -> No
 
 
 def train_tokenizer(texts: list[str], folder: Path, vocab_size: int = 4000):
-    """A T5-style tokenizer (Unigram, </s> after each text, <pad> id 0) trained on `texts`, saved in `folder`."""
+    """A T5-style tokenizer (</s> after each text, <pad> id 0) trained on `texts`, saved in `folder`.
+
+    BPE rather than T5's Unigram: the Unigram trainer gives a different vocabulary on every run.
+    """
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
-    tokenizer = Tokenizer(models.Unigram())
+    tokenizer = Tokenizer(models.BPE(unk_token="<unk>"))
     tokenizer.normalizer = normalizers.NFKC()
     tokenizer.pre_tokenizer = pre_tokenizers.Metaspace()
     special = ["<pad>", "</s>", "<unk>"]
-    trainer = trainers.UnigramTrainer(
-        vocab_size=vocab_size, special_tokens=special, unk_token="<unk>", show_progress=False
-    )
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=special, show_progress=False)
     tokenizer.train_from_iterator(texts, trainer)
     eos = tokenizer.token_to_id("</s>")
     tokenizer.post_processor = processors.TemplateProcessing(
