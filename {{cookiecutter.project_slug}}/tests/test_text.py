@@ -272,7 +272,7 @@ def test_pretrained_t5_weights_load_from_a_local_folder(cfg, t5_dir, tmp_path):
 
 def test_the_demo_tokenizer_is_the_same_on_every_run(docstrings_dir, tmp_path):
     texts = pd.read_csv(docstrings_dir / "train.csv").text.tolist()
-    first, second = (train_tokenizer(texts, tmp_path / name, vocab_size=500) for name in ("a", "b"))
+    first, _ = (train_tokenizer(texts, tmp_path / name, vocab_size=500) for name in ("a", "b"))
     assert (tmp_path / "a" / "tokenizer.json").read_bytes() == (tmp_path / "b" / "tokenizer.json").read_bytes()
     assert first.decode(first("Return the sum of an array.").input_ids, skip_special_tokens=True) == (
         "Return the sum of an array."
