@@ -175,6 +175,13 @@ def test_float16_is_refused_for_t5_before_anything_is_written(cfg):
     assert not cfg.experiment_dir.exists()
 
 
+def test_bf16_mixed_trains_t5(cfg):
+    cfg = replace(cfg, trainer=replace(cfg.trainer, precision="bf16-mixed", limit_train_batches=4, **ONE_EPOCH))
+    score = train(cfg, folds=[0])["folds"][0]
+    assert 0 <= score <= 1
+    assert np.isfinite(pd.read_csv(fold_dir(cfg, 0) / "oof.csv").filter(like="prob_").to_numpy()).all()
+
+
 def test_layer_decay_gives_each_layer_a_smaller_rate_than_the_one_above(cfg):
     cfg = replace(cfg, optim=replace(cfg.optim, lr=1e-3, backbone_lr=1e-4, layer_decay=0.5))
     module, *_ = build_fold(cfg, load_competition(cfg), 0)
