@@ -27,6 +27,7 @@ OPTIMIZERS = ("adamw", "sgd")
 SCHEDULES = ("cosine", "linear", "onecycle", "constant")
 TEXT_MODES = ("encoder", "text2text")
 PADDINGS = ("dynamic", "max_length")
+WEIGHTS = ("best", "top_k")
 MIXUP_MODES = ("batch", "pair", "elem")
 WANDB_MODES = (None, "online", "offline", "disabled")
 
@@ -134,6 +135,22 @@ class TTAConfig:
 
 
 @dataclass
+class AveragingConfig:
+    """Weight averaging. The OOF, the CV score and the exported weights come from `weights`; cv.json also
+    scores the best single checkpoint when they are averaged."""
+
+    # best: the checkpoint with the best validation score (EMA weights when ema is on);
+    # top_k: the mean of the top_k checkpoints, BatchNorm statistics recomputed on the training fold
+    weights: str = "best"
+    top_k: int = 3  # checkpoints kept and, with weights: top_k, averaged
+    ema: bool = False  # validate, checkpoint and predict with an exponential moving average of the weights
+    ema_decay: float = 0.999
+    ema_every_n_steps: int = 1
+    ema_start_step: int = 0  # optimizer steps before the first update
+    ema_warmup: bool = True  # a smaller decay for the first updates, growing to ema_decay (short runs need it)
+
+
+@dataclass
 class TrainerConfig:
     """Passed to `lightning.Trainer`: each key is the Trainer argument of the same name; null leaves
     Lightning's default."""
@@ -179,6 +196,7 @@ class Config:
     optim: OptimConfig = field(default_factory=OptimConfig)
     mixup: MixupConfig = field(default_factory=MixupConfig)
     tta: TTAConfig = field(default_factory=TTAConfig)
+    averaging: AveragingConfig = field(default_factory=AveragingConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     wandb: WandbConfig = field(default_factory=WandbConfig)
 
@@ -221,6 +239,7 @@ def _check_choices(cfg: Config) -> None:
         "model.in_chans": (cfg.model.in_chans, (1, 3)),
         "model.mode": (cfg.model.mode, TEXT_MODES),
         "data.padding": (cfg.data.padding, PADDINGS),
+        "averaging.weights": (cfg.averaging.weights, WEIGHTS),
         "wandb.mode": (cfg.wandb.mode, WANDB_MODES),
     }
     for key, (value, allowed) in choices.items():
@@ -241,6 +260,13 @@ def _check_choices(cfg: Config) -> None:
         raise ConfigError(f"config key 'data.batch_size': mixup mixes pairs, so {cfg.data.batch_size} must be even")
     if cfg.cv.n_folds < 2:
         raise ConfigError(f"config key 'cv.n_folds': {cfg.cv.n_folds} folds cannot cross-validate; use 2 or more")
+    a = cfg.averaging
+    if a.top_k < 1 or (a.weights == "top_k" and a.top_k < 2):
+        raise ConfigError(f"config key 'averaging.top_k': {a.top_k} checkpoints; averaging needs 2 or more")
+    if not 0 < a.ema_decay < 1:
+        raise ConfigError(f"config key 'averaging.ema_decay': {a.ema_decay} is not between 0 and 1")
+    if a.ema_every_n_steps < 1 or a.ema_start_step < 0:
+        raise ConfigError("config keys 'averaging.ema_every_n_steps' (>= 1) and 'averaging.ema_start_step' (>= 0)")
     if not 0 < cfg.optim.layer_decay <= 1:
         raise ConfigError(f"config key 'optim.layer_decay': {cfg.optim.layer_decay} is not in (0, 1]; 1 turns it off")
     if cfg.task == "nlp":

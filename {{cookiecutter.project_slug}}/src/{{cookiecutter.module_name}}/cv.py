@@ -3,10 +3,12 @@
 Layout under outputs/<experiment>/:
     config.yaml              the resolved config
     fold<k>/config.yaml      the config the fold was trained with
-    fold<k>/checkpoints/     best.ckpt, chosen on the validation metric, and last.ckpt, for --resume
-    fold<k>/model.safetensors  the weights of best.ckpt, for inference without Lightning
+    fold<k>/checkpoints/     best.ckpt, chosen on the validation metric (or the top-k epoch<n>.ckpt, to average),
+                             and last.ckpt, for --resume
+    fold<k>/model.safetensors  the chosen weights (averaging.weights), for inference without Lightning
     fold<k>/oof.csv          that fold's validation predictions from those weights (with TTA when on), with the row ids
     fold<k>/oof_no_tta.csv   the same without TTA, when TTA is on
+    fold<k>/oof_best.csv     the best single checkpoint's, when the chosen weights are an average
     fold<k>/metrics.json     the fold's score; written last, so it marks the fold as finished
     fold<k>/logs/version_<n>/  the CSV log of each attempt (a resumed fold adds one)
     oof.csv, cv.json         once every fold is finished: all OOF rows, one per training row, and the CV
@@ -27,6 +29,7 @@ from lightning.pytorch.callbacks import BackboneFinetuning, ModelCheckpoint
 from safetensors.torch import save_model
 
 from .atomic import write_atomic, write_csv, write_json
+from .averaging import average_checkpoints, checkpoint_weights, has_batchnorm, make_ema, recalibrate_batchnorm
 from .config import Config, load_config, save_config
 from .data.competition import Competition, load_competition
 from .data.datamodule import FoldDataModule
@@ -35,6 +38,8 @@ from .models import build_net
 from .module import make_module
 from .tracking import finish_wandb_run, log_cv, make_loggers
 
+# The other scores a fold may record beside its main one, and their column titles.
+VARIANTS = {"_no_tta": "no TTA", "_best": "best ckpt"}
 # Keys that change how a run looks or runs, not what it learns: they may differ between folds.
 RUNTIME_KEYS = {"output_dir", "data.num_workers", "trainer.enable_progress_bar", "trainer.enable_model_summary"}
 
@@ -85,10 +90,20 @@ def build_fold(cfg: Config, competition: Competition, fold: int, loggers: list |
     module = make_module(net, cfg, competition.problem)
     data = FoldDataModule(cfg, competition, fold, net)
     out = fold_dir(cfg, fold)
+    top_k = cfg.averaging.top_k if cfg.averaging.weights == "top_k" else 1
     checkpoint = ModelCheckpoint(
-        dirpath=out / "checkpoints", filename="best", monitor=module.monitor, mode=module.metric.mode, save_last=True
+        dirpath=out / "checkpoints",
+        filename="best" if top_k == 1 else "epoch{epoch:03d}",
+        auto_insert_metric_name=False,
+        monitor=module.monitor,
+        mode=module.metric.mode,
+        save_top_k=top_k,
+        save_last=True,
     )
     callbacks = [checkpoint]
+    ema = make_ema(cfg.averaging)
+    if ema is not None:
+        callbacks.append(ema)
     if cfg.optim.freeze_backbone_epochs:
         callbacks.append(
             BackboneFinetuning(
@@ -125,24 +140,53 @@ def run_fold(cfg: Config, competition: Competition, fold: int, resume: bool = Fa
         trainer.fit(module, datamodule=data, ckpt_path=last if last.exists() else None)
         if not checkpoint.best_model_path:
             raise RuntimeError(f"fold {fold} saved no checkpoint: was validation skipped (trainer.limit_val_batches)?")
-        # predict() loads best.ckpt into the module, so the OOF and the exported weights are the chosen ones.
-        preds = torch.cat(trainer.predict(module, dataloaders=data.val_dataloader(), ckpt_path="best")).numpy()
-        problem = competition.problem
-        targets = problem.encode(data.valid_rows)
-        result = {"fold": fold, "metric": cfg.metric, "score": module.metric(targets, preds, problem.kind)}
-        if uses_tta(cfg):
-            write_csv(oof_table(cfg, competition, data.valid_rows, preds), out / "oof_no_tta.csv")
-            module.tta_views = cfg.tta.views
-            preds = torch.cat(trainer.predict(module, dataloaders=data.val_dataloader())).numpy()
-            result = {**result, "score_no_tta": result["score"], "score": module.metric(targets, preds, problem.kind)}
-        score = result["score"]
+        predictions = fold_predictions(cfg, module, data, trainer, checkpoint)
+        # The module now holds the chosen weights: the ones predict.py will use.
         # save_model stores tied weights (T5's embeddings) once and channels_last weights contiguously.
         write_atomic(out / "model.safetensors", lambda tmp: save_model(module.net, str(tmp)))
-        write_csv(oof_table(cfg, competition, data.valid_rows, preds), out / "oof.csv")
+        problem, targets = competition.problem, competition.problem.encode(data.valid_rows)
+        result = {"fold": fold, "metric": cfg.metric, "weights": weights_used(cfg)}
+        for variant, preds in predictions.items():  # "" first: the chosen weights, with TTA when on
+            result["score" + variant] = module.metric(targets, preds, problem.kind)
+            write_csv(oof_table(cfg, competition, data.valid_rows, preds), out / f"oof{variant}.csv")
+        score = result["score"]
         write_json(result, out / "metrics.json")
     finally:
         finish_wandb_run({f"oof/{cfg.metric}": score} if score is not None else None)
     return score
+
+
+def weights_used(cfg: Config) -> str:
+    """Which weights produce a fold's OOF and export, in words for cv.json."""
+    ema = "EMA " if cfg.averaging.ema else ""
+    if cfg.averaging.weights == "top_k":
+        return f"the mean of the top {cfg.averaging.top_k} {ema}checkpoints"
+    return f"the best {ema}checkpoint"
+
+
+def fold_predictions(cfg, module, data, trainer, checkpoint) -> dict[str, np.ndarray]:
+    """The validation predictions of the chosen weights ("", with TTA when on), and beside them the same
+    weights without TTA ("_no_tta") and the best single checkpoint ("_best") when they differ. Leaves the
+    chosen weights in `module`."""
+
+    def predict(views: list[str]) -> np.ndarray:
+        module.tta_views = views
+        return torch.cat(trainer.predict(module, dataloaders=data.val_dataloader())).numpy()
+
+    tta, views = uses_tta(cfg), cfg.tta.views
+    module.load_state_dict(checkpoint_weights(checkpoint.best_model_path))
+    best = {"": predict(views)}
+    if tta:
+        best["_no_tta"] = predict(["identity"])
+    if cfg.averaging.weights == "best":
+        return best
+    module.load_state_dict(average_checkpoints(checkpoint.best_k_models))
+    if has_batchnorm(module):
+        recalibrate_batchnorm(module, data.train_dataloader(), module.device)
+    averaged = {"": predict(views)}
+    if tta:
+        averaged["_no_tta"] = predict(["identity"])
+    return {**averaged, "_best": best[""]}
 
 
 def oof_table(cfg: Config, competition: Competition, rows: pd.DataFrame, preds: np.ndarray) -> pd.DataFrame:
@@ -172,10 +216,14 @@ def merge_oof(cfg: Config, competition: Competition) -> dict | None:
         "std": float(np.std(scores)),
         "n_rows": len(oof),
         "tta": cfg.tta.views,
+        "weights": weights_used(cfg),
     }
-    if uses_tta(cfg):  # the scores above are with TTA; these are the same weights without it
-        folds = [record["score_no_tta"] for record in records]
-        result.update(folds_no_tta=folds, cv_no_tta=merged_oof(cfg, competition, "oof_no_tta.csv")[1])
+    # The scores above come from the chosen weights, with TTA when on; these from the same weights without
+    # TTA, and from the best single checkpoint when the chosen weights are an average.
+    for variant in VARIANTS:
+        if f"score{variant}" in records[0]:
+            result[f"folds{variant}"] = [record[f"score{variant}"] for record in records]
+            result[f"cv{variant}"] = merged_oof(cfg, competition, f"oof{variant}.csv")[1]
     write_csv(oof, cfg.experiment_dir / "oof.csv")
     write_json(result, cfg.experiment_dir / "cv.json")
     log_cv(cfg, result)
@@ -199,19 +247,17 @@ def merged_oof(cfg: Config, competition: Competition, name: str) -> tuple[pd.Dat
 
 
 def print_table(cfg: Config, result: dict) -> None:
-    tta = "cv_no_tta" in result
-    header = f"{'fold':>6}  {cfg.metric:>10}" + (f"  {'no TTA':>10}" if tta else "")
-    plain = result.get("folds_no_tta", [None] * len(result["folds"]))
+    variants = [v for v in VARIANTS if f"cv{v}" in result]
+    header = f"{'fold':>6}  {cfg.metric:>10}" + "".join(f"  {VARIANTS[v]:>12}" for v in variants)
     lines = [header] + [
-        f"{fold:>6}  {score:>10.4f}" + (f"  {plain[fold]:>10.4f}" if tta else "")
+        f"{fold:>6}  {score:>10.4f}" + "".join(f"  {result[f'folds{v}'][fold]:>12.4f}" for v in variants)
         for fold, score in enumerate(result["folds"])
     ]
     lines += [
         f"{'mean':>6}  {result['mean']:>10.4f}  (std {result['std']:.4f})",
-        f"{'CV':>6}  {result['cv']:>10.4f}" + (f"  {result['cv_no_tta']:>10.4f}" if tta else ""),
+        f"{'CV':>6}  {result['cv']:>10.4f}" + "".join(f"  {result[f'cv{v}']:>12.4f}" for v in variants),
+        f"weights: {result['weights']}" + (f"; TTA views: {', '.join(result['tta'])}" if uses_tta(cfg) else ""),
     ]
-    if tta:
-        lines.append(f"TTA views: {', '.join(result['tta'])}")
     print(f"\nExperiment {cfg.experiment!r} ({cfg.experiment_dir}/cv.json):\n" + "\n".join(lines))
 
 

@@ -1,0 +1,95 @@
+"""Weight averaging: an EMA of the weights during training, and the mean of a fold's top-k checkpoints after it.
+
+EMA is Lightning's WeightAveraging: validation, and so the checkpoint choice, sees the averaged weights,
+and each checkpoint's state_dict holds them (the raw weights sit under `current_model_state`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import torch
+from lightning.pytorch.callbacks import WeightAveraging
+from torch import nn
+from torch.optim.swa_utils import update_bn
+
+from .config import AveragingConfig
+
+
+def ema_decay(decay: float, updates: int, warmup: bool) -> float:
+    """The decay of the next EMA update after `updates` updates. With warmup it starts near 0 and grows to
+    `decay` (timm's ModelEmaV3 formula), so the first updates are not pinned to the random initial weights."""
+    return min(decay, 1 - (1 + updates) ** (-2 / 3)) if warmup else decay
+
+
+class EMA(WeightAveraging):
+    """An exponential moving average of the weights (and buffers), updated every `every_n_steps` optimizer
+    steps from `start_step` on.
+
+    Guards Lightning's delayed-start trap (issue 21724): until the first update the average holds the
+    initial weights, which must neither be validated, saved as a checkpoint's weights, nor copied into the
+    model when training ends.
+    """
+
+    def __init__(self, decay: float, every_n_steps: int = 1, start_step: int = 0, warmup: bool = False):
+        def average(averaged: torch.Tensor, current: torch.Tensor, updates: torch.Tensor) -> torch.Tensor:
+            d = ema_decay(decay, int(updates), warmup)
+            return averaged * d + current * (1 - d)
+
+        super().__init__(avg_fn=average, use_buffers=True)
+        self.every_n_steps, self.start_step = every_n_steps, start_step
+
+    def should_update(self, step_idx: int | None = None, epoch_idx: int | None = None) -> bool:
+        return step_idx is not None and step_idx >= self.start_step and step_idx % self.every_n_steps == 0
+
+    @property
+    def updates(self) -> int:
+        return 0 if self._average_model is None else int(self._average_model.n_averaged)
+
+    def on_save_checkpoint(self, trainer, pl_module, checkpoint: dict) -> None:
+        if self.updates:  # else Lightning would save the initial weights as the checkpoint's weights
+            super().on_save_checkpoint(trainer, pl_module, checkpoint)
+
+    def _swap_models(self, pl_module) -> None:
+        if self.updates:
+            super()._swap_models(pl_module)
+
+    def _copy_average_to_current(self, pl_module) -> None:
+        if self.updates:
+            super()._copy_average_to_current(pl_module)
+
+
+def make_ema(cfg: AveragingConfig) -> EMA | None:
+    if not cfg.ema:
+        return None
+    return EMA(cfg.ema_decay, cfg.ema_every_n_steps, cfg.ema_start_step, cfg.ema_warmup)
+
+
+def checkpoint_weights(path: str | Path) -> dict[str, torch.Tensor]:
+    """A checkpoint's module weights (the EMA weights when EMA is on), read with weights_only: nothing is unpickled.
+
+    Not trainer.predict(ckpt_path=...): with the EMA callback attached, Lightning then loads the raw
+    weights (`current_model_state`) into the module, not the averaged ones.
+    """
+    return torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
+
+
+def average_checkpoints(paths: Iterable[str | Path]) -> dict[str, torch.Tensor]:
+    """The mean of the checkpoints' weights. Float tensors are averaged; integer buffers (BatchNorm's batch
+    counts) are taken from the first checkpoint."""
+    states = [checkpoint_weights(path) for path in paths]
+    return {
+        name: torch.stack([state[name] for state in states]).mean(dim=0) if tensor.is_floating_point() else tensor
+        for name, tensor in states[0].items()
+    }
+
+
+def has_batchnorm(model: nn.Module) -> bool:
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+
+
+def recalibrate_batchnorm(module: nn.Module, batches: Iterable[dict], device: torch.device) -> None:
+    """Recompute BatchNorm's running statistics as the plain mean over `batches`: an average of weights
+    does not come with statistics that fit it. `module` takes a whole batch dict."""
+    update_bn(({key: value.to(device) for key, value in batch.items()} for batch in batches), module)

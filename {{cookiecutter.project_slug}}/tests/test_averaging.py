@@ -1,0 +1,135 @@
+import json
+from dataclasses import replace
+
+import lightning as L
+import pandas as pd
+import pytest
+import torch
+from conftest import TINY, make_cfg
+from safetensors.torch import load_file
+from torch import nn
+
+from {{ cookiecutter.module_name }}.averaging import average_checkpoints, recalibrate_batchnorm
+from {{ cookiecutter.module_name }}.cv import build_fold, fold_dir, train
+from {{ cookiecutter.module_name }}.data.competition import load_competition
+from {{ cookiecutter.module_name }}.inference import load_fold_model
+from {{ cookiecutter.module_name }}.metrics import METRICS
+
+
+def with_averaging(cfg, **averaging):
+    return replace(cfg, averaging=replace(cfg.averaging, **averaging))
+
+
+class RecordHead(L.Callback):
+    """The raw head weights after every optimizer step."""
+
+    def __init__(self):
+        self.weights = []
+
+    def on_train_batch_end(self, trainer, pl_module, *args):
+        self.weights.append(pl_module.net.head.weight.detach().clone())
+
+
+@pytest.mark.parametrize("every", [1, 2])
+def test_ema_weights_equal_the_hand_computed_average_of_the_raw_weights(tiny, every):
+    cfg = with_averaging(tiny, ema=True, ema_decay=0.9, ema_warmup=False, ema_every_n_steps=every)
+    module, data, trainer, _ = build_fold(cfg, load_competition(cfg), 0)
+    recorder = RecordHead()
+    trainer.callbacks.append(recorder)
+    trainer.fit(module, datamodule=data)
+    raw = recorder.weights[::every]  # the steps the average was updated at: 0, every, ...
+    expected = raw[0]
+    for weights in raw[1:]:
+        expected = 0.9 * expected + 0.1 * weights
+    assert len(recorder.weights) == 4 and not torch.allclose(recorder.weights[-1], expected)
+    torch.testing.assert_close(module.net.head.weight, expected)  # what training leaves in the model
+
+
+def test_ema_warmup_starts_from_a_small_decay():
+    from {{ cookiecutter.module_name }}.averaging import ema_decay
+
+    decays = [ema_decay(0.999, n, warmup=True) for n in (1, 10, 100, 10**6)]
+    assert decays == sorted(decays) and decays[0] < 0.5 and decays[-1] == 0.999
+    assert ema_decay(0.999, 1, warmup=False) == 0.999
+
+
+def test_the_checkpoint_the_oof_and_the_export_use_the_ema_weights(tiny):
+    cfg = with_averaging(tiny, ema=True, ema_decay=0.9)
+    train(cfg, folds=[0])
+    checkpoint = torch.load(fold_dir(cfg, 0) / "checkpoints/best.ckpt", weights_only=True)
+    ema, raw = checkpoint["state_dict"], checkpoint["current_model_state"]
+    assert not torch.equal(ema["net.head.weight"], raw["net.head.weight"])
+    exported = load_file(fold_dir(cfg, 0) / "model.safetensors")
+    torch.testing.assert_close(exported["head.weight"], ema["net.head.weight"])
+
+    competition = load_competition(cfg)
+    net = load_fold_model(cfg, competition, 0)  # the exported weights, without Lightning
+    _, data, _, _ = build_fold(cfg, competition, 0)
+    with torch.no_grad():
+        preds = torch.cat([net(batch["image"]).softmax(dim=1) for batch in data.val_dataloader()])
+    oof = pd.read_csv(fold_dir(cfg, 0) / "oof.csv").filter(like="prob_").to_numpy()
+    torch.testing.assert_close(preds, torch.tensor(oof, dtype=preds.dtype), atol=1e-5, rtol=1e-4)
+
+
+def test_an_ema_that_never_started_keeps_the_trained_weights(tiny):
+    cfg = with_averaging(tiny, ema=True, ema_start_step=10_000)  # later than the run's last step
+    module, data, trainer, checkpoint = build_fold(cfg, load_competition(cfg), 0)
+    initial = module.net.head.weight.detach().clone()
+    trainer.fit(module, datamodule=data)
+    assert not torch.equal(module.net.head.weight, initial)  # Lightning alone would copy the initial weights back
+    saved = torch.load(checkpoint.best_model_path, weights_only=True)["state_dict"]
+    torch.testing.assert_close(saved["net.head.weight"], module.net.head.weight.detach())
+    plain = build_fold(tiny, load_competition(tiny), 0)
+    plain[2].fit(plain[0], datamodule=plain[1])
+    assert checkpoint.best_model_score == plain[3].best_model_score  # validated as if there were no EMA
+
+
+def test_averaged_checkpoint_tensors_are_the_mean_of_the_inputs(tmp_path):
+    paths = []
+    for k in range(3):
+        state = {"w": torch.full((2, 2), float(k)), "count": torch.tensor(10 + k)}
+        paths.append(tmp_path / f"{k}.ckpt")
+        torch.save({"state_dict": state}, paths[-1])
+    averaged = average_checkpoints(paths)
+    torch.testing.assert_close(averaged["w"], torch.full((2, 2), 1.0))
+    assert averaged["count"] == 10 and averaged["count"].dtype == torch.int64  # integers are not averaged
+
+
+def test_batchnorm_statistics_are_recalibrated_to_the_training_batches():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.bn = nn.BatchNorm1d(3)
+
+        def forward(self, batch):
+            return self.bn(batch["x"])
+
+    net = Net()
+    net.bn.running_mean.fill_(5.0)  # statistics that belong to other weights
+    batches = [{"x": torch.randn(8, 3) * 2 + torch.tensor([1.0, -1.0, 3.0])} for _ in range(4)]
+    recalibrate_batchnorm(net, batches, torch.device("cpu"))
+    everything = torch.cat([b["x"] for b in batches])
+    torch.testing.assert_close(net.bn.running_mean, everything.mean(dim=0))
+    torch.testing.assert_close(net.bn.running_var, torch.stack([b["x"].var(dim=0) for b in batches]).mean(dim=0))
+    assert net.bn.momentum == 0.1 and net.training  # left as it was
+
+
+def test_top_k_averaging_is_scored_beside_the_best_single_checkpoint(digits_dir, tmp_path):
+    cfg = make_cfg(digits_dir, tmp_path / "outputs", n_folds=2, **{**TINY, "max_epochs": 3})
+    cfg = with_averaging(cfg, ema=True, weights="top_k", top_k=2)
+    result = train(cfg, folds=[0, 1])["cv"]
+    assert result["weights"] == "the mean of the top 2 EMA checkpoints"
+    accuracy = METRICS["accuracy"]
+    for name in ("oof.csv", "oof_best.csv"):
+        oof = pd.concat(pd.read_csv(fold_dir(cfg, k) / name) for k in range(2))
+        cv = accuracy(oof.label.to_numpy(), oof.filter(like="prob_").to_numpy(), "multiclass")
+        assert result["cv" if name == "oof.csv" else "cv_best"] == pytest.approx(cv)
+    assert len(result["folds_best"]) == 2 and json.loads((cfg.experiment_dir / "cv.json").read_text()) == result
+
+    checkpoints = sorted((fold_dir(cfg, 0) / "checkpoints").glob("epoch*.ckpt"))
+    assert len(checkpoints) == 2  # the top 2 of 3 epochs
+    exported = load_file(fold_dir(cfg, 0) / "model.safetensors")
+    mean = average_checkpoints(checkpoints)
+    torch.testing.assert_close(exported["head.weight"], mean["net.head.weight"])  # the averaged weights
+    bn = "backbone.bn1.running_mean"
+    assert not torch.allclose(exported[bn], mean[f"net.{bn}"])  # statistics recomputed for them
