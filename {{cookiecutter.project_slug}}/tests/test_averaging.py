@@ -1,19 +1,22 @@
 import json
 from dataclasses import replace
+from functools import partial
 
 import lightning as L
 import pandas as pd
 import pytest
 import torch
 from conftest import TINY, make_cfg
+from lightning.pytorch.callbacks import EarlyStopping
 from safetensors.torch import load_file
 from torch import nn
 
 from {{ cookiecutter.module_name }}.averaging import average_checkpoints, recalibrate_batchnorm
-from {{ cookiecutter.module_name }}.cv import build_fold, fold_dir, train
+from {{ cookiecutter.module_name }}.cv import build_fold, fold_dir, fold_predictions, train
 from {{ cookiecutter.module_name }}.data.competition import load_competition
 from {{ cookiecutter.module_name }}.inference import load_fold_model
 from {{ cookiecutter.module_name }}.metrics import METRICS
+from {{ cookiecutter.module_name }}.module import lr_factor, swa_lr_factor
 
 
 def with_averaging(cfg, **averaging):
@@ -133,3 +136,59 @@ def test_top_k_averaging_is_scored_beside_the_best_single_checkpoint(digits_dir,
     torch.testing.assert_close(exported["head.weight"], mean["net.head.weight"])  # the averaged weights
     bn = "backbone.bn1.running_mean"
     assert not torch.allclose(exported[bn], mean[f"net.{bn}"])  # statistics recomputed for them
+
+
+class RecordEpochEnds(L.Callback):
+    """The raw head weights at the end of every training epoch."""
+
+    def __init__(self):
+        self.weights = []
+
+    def on_train_epoch_end(self, trainer, pl_module):
+        self.weights.append(pl_module.net.head.weight.detach().clone())
+
+
+def swa_fold(cfg, *callbacks):
+    module, data, trainer, checkpoint = build_fold(cfg, load_competition(cfg), 0)
+    recorder = RecordEpochEnds()
+    trainer.callbacks.extend([recorder, *callbacks])
+    trainer.fit(module, datamodule=data)
+    return module, recorder.weights, lambda: fold_predictions(cfg, module, data, trainer, checkpoint)
+
+
+def test_swa_weights_are_the_mean_of_the_epoch_ends_with_batchnorm_recomputed(tiny):
+    cfg = with_averaging(replace(tiny, trainer=replace(tiny.trainer, max_epochs=3)), weights="swa", swa_start_epoch=1)
+    module, epoch_ends, predict = swa_fold(cfg)
+    averaged_mean = module.net.backbone.bn1.running_mean.clone()  # the average of the epochs' statistics
+    predictions = predict()
+    torch.testing.assert_close(module.net.head.weight, (epoch_ends[1] + epoch_ends[2]) / 2)
+    assert not torch.allclose(module.net.backbone.bn1.running_mean, averaged_mean)
+    assert set(predictions) == {"", "_best"}
+
+
+def test_early_stopping_before_swa_starts_is_an_error_not_the_raw_weights(tiny):
+    stop_now = EarlyStopping(monitor="val/accuracy", mode="max", stopping_threshold=0.0)  # after epoch 0
+    cfg = with_averaging(replace(tiny, trainer=replace(tiny.trainer, max_epochs=3)), weights="swa", swa_start_epoch=1)
+    _, _, predict = swa_fold(cfg, stop_now)
+    with pytest.raises(
+        RuntimeError, match=r"before SWA's first update at the end of epoch 1 \(averaging.swa_start_epoch\)"
+    ):
+        predict()
+
+
+def test_early_stopping_after_swa_starts_keeps_the_average_so_far(tiny):
+    stop_now = EarlyStopping(monitor="val/accuracy", mode="max", stopping_threshold=0.0)
+    cfg = with_averaging(replace(tiny, trainer=replace(tiny.trainer, max_epochs=3)), weights="swa", swa_start_epoch=0)
+    module, epoch_ends, predict = swa_fold(cfg, stop_now)
+    predict()
+    assert len(epoch_ends) == 1
+    torch.testing.assert_close(module.net.head.weight, epoch_ends[0])
+
+
+def test_swa_lr_anneals_to_its_rate_then_holds_it():
+    base = partial(lr_factor, total=100, warmup=10, schedule="cosine")
+    factor = partial(swa_lr_factor, base=base, start=60, anneal=20, target=0.05)
+    assert factor(0) == pytest.approx(0.01) and factor(10) == pytest.approx(1.0)  # warmup, then the schedule
+    assert factor(59) == pytest.approx(base(59)) and factor(60) == pytest.approx(base(60))
+    assert base(60) > factor(70) > 0.05
+    assert [factor(step) for step in (80, 90, 99)] == pytest.approx([0.05] * 3)

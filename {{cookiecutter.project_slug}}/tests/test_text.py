@@ -286,14 +286,20 @@ def test_the_demo_tokenizer_is_the_same_on_every_run(docstrings_dir, tmp_path):
     )
 
 
-def test_ema_and_top_k_averaging_work_for_text(cfg):
+@pytest.mark.parametrize(
+    ("averaging", "weights"),
+    [
+        ({"ema": True, "weights": "top_k", "top_k": 2}, "the mean of the top 2 EMA checkpoints"),
+        ({"weights": "swa", "swa_start_epoch": 1, "swa_lr": 1e-3}, "the SWA of the weights from epoch 1 on"),
+    ],
+)
+def test_weight_averaging_works_for_text(cfg, averaging, weights):
     cfg = replace(
         cfg,
-        averaging=replace(cfg.averaging, ema=True, weights="top_k", top_k=2),
+        averaging=replace(cfg.averaging, **averaging),
         cv=replace(cfg.cv, n_folds=2),
         trainer=replace(cfg.trainer, max_epochs=3, limit_train_batches=10, num_sanity_val_steps=0),
     )
     result = train(cfg, folds=[0, 1])["cv"]
-    assert result["weights"] == "the mean of the top 2 EMA checkpoints"
+    assert result["weights"] == weights
     assert result["cv"] > majority_share(cfg) and 0 < result["cv_best"] <= 1
-    assert len(sorted((fold_dir(cfg, 0) / "checkpoints").glob("epoch*.ckpt"))) == 2

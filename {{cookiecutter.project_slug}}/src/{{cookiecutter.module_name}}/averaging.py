@@ -1,6 +1,7 @@
-"""Weight averaging: an EMA of the weights during training, and the mean of a fold's top-k checkpoints after it.
+"""Weight averaging: an EMA or an SWA of the weights during training, and the mean of a fold's top-k
+checkpoints after it.
 
-EMA is Lightning's WeightAveraging: validation, and so the checkpoint choice, sees the averaged weights,
+EMA and SWA are Lightning's WeightAveraging: validation, and so the checkpoint choice, sees the averaged weights,
 and each checkpoint's state_dict holds them (the raw weights sit under `current_model_state`).
 """
 
@@ -23,14 +24,31 @@ def ema_decay(decay: float, updates: int, warmup: bool) -> float:
     return min(decay, 1 - (1 + updates) ** (-2 / 3)) if warmup else decay
 
 
-class EMA(WeightAveraging):
-    """An exponential moving average of the weights (and buffers), updated every `every_n_steps` optimizer
-    steps from `start_step` on.
+class Averaging(WeightAveraging):
+    """Lightning's WeightAveraging, guarded against its delayed-start trap (Lightning issue 21724): until the
+    first update the average holds the initial weights, which must neither be validated, saved as a
+    checkpoint's weights, nor copied into the model when training ends."""
 
-    Guards Lightning's delayed-start trap (issue 21724): until the first update the average holds the
-    initial weights, which must neither be validated, saved as a checkpoint's weights, nor copied into the
-    model when training ends.
-    """
+    @property
+    def updates(self) -> int:
+        return 0 if self._average_model is None else int(self._average_model.n_averaged)
+
+    def on_save_checkpoint(self, trainer, pl_module, checkpoint: dict) -> None:
+        if self.updates:
+            super().on_save_checkpoint(trainer, pl_module, checkpoint)
+
+    def _swap_models(self, pl_module) -> None:
+        if self.updates:
+            super()._swap_models(pl_module)
+
+    def _copy_average_to_current(self, pl_module) -> None:
+        if self.updates:
+            super()._copy_average_to_current(pl_module)
+
+
+class EMA(Averaging):
+    """An exponential moving average of the weights (and buffers), updated every `every_n_steps` optimizer
+    steps from `start_step` on."""
 
     def __init__(self, decay: float, every_n_steps: int = 1, start_step: int = 0, warmup: bool = False):
         def average(averaged: torch.Tensor, current: torch.Tensor, updates: torch.Tensor) -> torch.Tensor:
@@ -43,27 +61,30 @@ class EMA(WeightAveraging):
     def should_update(self, step_idx: int | None = None, epoch_idx: int | None = None) -> bool:
         return step_idx is not None and step_idx >= self.start_step and step_idx % self.every_n_steps == 0
 
-    @property
-    def updates(self) -> int:
-        return 0 if self._average_model is None else int(self._average_model.n_averaged)
 
-    def on_save_checkpoint(self, trainer, pl_module, checkpoint: dict) -> None:
-        if self.updates:  # else Lightning would save the initial weights as the checkpoint's weights
-            super().on_save_checkpoint(trainer, pl_module, checkpoint)
+class SWA(Averaging):
+    """Stochastic weight averaging: the plain mean of the weights at the end of each epoch from `start_epoch` on.
 
-    def _swap_models(self, pl_module) -> None:
-        if self.updates:
-            super()._swap_models(pl_module)
+    Unlike Lightning's StochasticWeightAveraging, the average is what validation sees and what the
+    checkpoints hold, it is kept when training stops early, and no extra epoch is run: the fold runner
+    recomputes the BatchNorm statistics once, at the end.
+    """
 
-    def _copy_average_to_current(self, pl_module) -> None:
-        if self.updates:
-            super()._copy_average_to_current(pl_module)
+    def __init__(self, start_epoch: int):
+        super().__init__(use_buffers=True)  # no avg_fn: AveragedModel's running mean
+        self.start_epoch = start_epoch
+
+    def should_update(self, step_idx: int | None = None, epoch_idx: int | None = None) -> bool:
+        return epoch_idx is not None and epoch_idx >= self.start_epoch
 
 
-def make_ema(cfg: AveragingConfig) -> EMA | None:
-    if not cfg.ema:
-        return None
-    return EMA(cfg.ema_decay, cfg.ema_every_n_steps, cfg.ema_start_step, cfg.ema_warmup)
+def make_averaging(cfg: AveragingConfig) -> Averaging | None:
+    """The callback that averages during training: EMA, SWA, or none."""
+    if cfg.weights == "swa":
+        return SWA(cfg.swa_start_epoch)
+    if cfg.ema:
+        return EMA(cfg.ema_decay, cfg.ema_every_n_steps, cfg.ema_start_step, cfg.ema_warmup)
+    return None
 
 
 def checkpoint_weights(path: str | Path) -> dict[str, torch.Tensor]:

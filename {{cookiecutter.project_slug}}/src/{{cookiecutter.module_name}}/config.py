@@ -27,7 +27,7 @@ OPTIMIZERS = ("adamw", "sgd")
 SCHEDULES = ("cosine", "linear", "onecycle", "constant")
 TEXT_MODES = ("encoder", "text2text")
 PADDINGS = ("dynamic", "max_length")
-WEIGHTS = ("best", "top_k")
+WEIGHTS = ("best", "top_k", "swa")
 MIXUP_MODES = ("batch", "pair", "elem")
 WANDB_MODES = (None, "online", "offline", "disabled")
 
@@ -140,7 +140,8 @@ class AveragingConfig:
     scores the best single checkpoint when they are averaged."""
 
     # best: the checkpoint with the best validation score (EMA weights when ema is on);
-    # top_k: the mean of the top_k checkpoints, BatchNorm statistics recomputed on the training fold
+    # top_k: the mean of the top_k checkpoints; swa: the mean of the weights at the end of each epoch from
+    # swa_start_epoch on. Averages get their BatchNorm statistics recomputed on the training fold.
     weights: str = "best"
     top_k: int = 3  # checkpoints kept and, with weights: top_k, averaged
     ema: bool = False  # validate, checkpoint and predict with an exponential moving average of the weights
@@ -148,6 +149,9 @@ class AveragingConfig:
     ema_every_n_steps: int = 1
     ema_start_step: int = 0  # optimizer steps before the first update
     ema_warmup: bool = True  # a smaller decay for the first updates, growing to ema_decay (short runs need it)
+    swa_start_epoch: int = 1  # the first epoch whose end weights join the SWA average (counted from 0)
+    swa_lr: float | None = None  # the head's rate while averaging (other groups keep their ratio); null: as scheduled
+    swa_anneal_epochs: int = 1  # epochs of cosine anneal from the scheduled rate to swa_lr
 
 
 @dataclass
@@ -265,6 +269,16 @@ def _check_choices(cfg: Config) -> None:
         raise ConfigError(f"config key 'averaging.top_k': {a.top_k} checkpoints; averaging needs 2 or more")
     if not 0 < a.ema_decay < 1:
         raise ConfigError(f"config key 'averaging.ema_decay': {a.ema_decay} is not between 0 and 1")
+    if a.weights == "swa":
+        if a.ema:
+            raise ConfigError("config key 'averaging.ema': EMA and SWA both average the weights; pick one")
+        if not 0 <= a.swa_start_epoch < cfg.trainer.max_epochs:
+            raise ConfigError(
+                f"config key 'averaging.swa_start_epoch': {a.swa_start_epoch} must be an epoch of the run "
+                f"(0 to {cfg.trainer.max_epochs - 1})"
+            )
+        if a.swa_lr is not None and cfg.optim.schedule == "onecycle":
+            raise ConfigError("config key 'averaging.swa_lr': OneCycle owns the learning rate; use cosine or linear")
     if a.ema_every_n_steps < 1 or a.ema_start_step < 0:
         raise ConfigError("config keys 'averaging.ema_every_n_steps' (>= 1) and 'averaging.ema_start_step' (>= 0)")
     if not 0 < cfg.optim.layer_decay <= 1:

@@ -29,7 +29,14 @@ from lightning.pytorch.callbacks import BackboneFinetuning, ModelCheckpoint
 from safetensors.torch import save_model
 
 from .atomic import write_atomic, write_csv, write_json
-from .averaging import average_checkpoints, checkpoint_weights, has_batchnorm, make_ema, recalibrate_batchnorm
+from .averaging import (
+    SWA,
+    average_checkpoints,
+    checkpoint_weights,
+    has_batchnorm,
+    make_averaging,
+    recalibrate_batchnorm,
+)
 from .config import Config, load_config, save_config
 from .data.competition import Competition, load_competition
 from .data.datamodule import FoldDataModule
@@ -101,9 +108,9 @@ def build_fold(cfg: Config, competition: Competition, fold: int, loggers: list |
         save_last=True,
     )
     callbacks = [checkpoint]
-    ema = make_ema(cfg.averaging)
-    if ema is not None:
-        callbacks.append(ema)
+    averaging = make_averaging(cfg.averaging)
+    if averaging is not None:
+        callbacks.append(averaging)
     if cfg.optim.freeze_backbone_epochs:
         callbacks.append(
             BackboneFinetuning(
@@ -159,6 +166,8 @@ def run_fold(cfg: Config, competition: Competition, fold: int, resume: bool = Fa
 def weights_used(cfg: Config) -> str:
     """Which weights produce a fold's OOF and export, in words for cv.json."""
     ema = "EMA " if cfg.averaging.ema else ""
+    if cfg.averaging.weights == "swa":
+        return f"the SWA of the weights from epoch {cfg.averaging.swa_start_epoch} on"
     if cfg.averaging.weights == "top_k":
         return f"the mean of the top {cfg.averaging.top_k} {ema}checkpoints"
     return f"the best {ema}checkpoint"
@@ -173,14 +182,22 @@ def fold_predictions(cfg, module, data, trainer, checkpoint) -> dict[str, np.nda
         module.tta_views = views
         return torch.cat(trainer.predict(module, dataloaders=data.val_dataloader())).numpy()
 
-    tta, views = uses_tta(cfg), cfg.tta.views
+    tta, views, weights = uses_tta(cfg), cfg.tta.views, cfg.averaging.weights
+    if weights == "swa":
+        swa = next(callback for callback in trainer.callbacks if isinstance(callback, SWA))
+        if not swa.updates:  # never fall back to the raw weights silently
+            raise RuntimeError(
+                f"training stopped after epoch {trainer.current_epoch}, before SWA's first update at the end of "
+                f"epoch {swa.start_epoch} (averaging.swa_start_epoch): no SWA weights to use"
+            )
+        final = {name: tensor.clone() for name, tensor in module.state_dict().items()}  # the SWA average
     module.load_state_dict(checkpoint_weights(checkpoint.best_model_path))
     best = {"": predict(views)}
     if tta:
         best["_no_tta"] = predict(["identity"])
-    if cfg.averaging.weights == "best":
+    if weights == "best":
         return best
-    module.load_state_dict(average_checkpoints(checkpoint.best_k_models))
+    module.load_state_dict(final if weights == "swa" else average_checkpoints(checkpoint.best_k_models))
     if has_batchnorm(module):
         recalibrate_batchnorm(module, data.train_dataloader(), module.device)
     averaged = {"": predict(views)}

@@ -6,7 +6,9 @@ overrides its steps in Text2TextModule.
 
 from __future__ import annotations
 
+import math
 import re
+from functools import partial
 
 import lightning as L
 import numpy as np
@@ -16,7 +18,7 @@ from timm.data.mixup import mixup_target
 from timm.loss import SoftTargetCrossEntropy
 from torch import nn
 from torch.nn import functional as F
-from torch.optim.lr_scheduler import CosineAnnealingLR, LambdaLR, LinearLR, OneCycleLR, SequentialLR
+from torch.optim.lr_scheduler import LambdaLR, OneCycleLR
 
 from .config import Config
 from .metrics import get_metric
@@ -134,20 +136,44 @@ class CompetitionModule(L.LightningModule):
         else:
             optimizer = torch.optim.AdamW(groups, weight_decay=o.weight_decay)
         total = max(int(self.trainer.estimated_stepping_batches), 2)
-        warmup = min(max(int(total * o.warmup_pct), 1), total - 1)
         if o.schedule == "onecycle":
             lrs = [group["lr"] for group in groups]
             schedule = OneCycleLR(optimizer, max_lr=lrs, total_steps=total, pct_start=max(o.warmup_pct, 0.01))
-        elif o.schedule in ("cosine", "linear"):
-            warm = LinearLR(optimizer, start_factor=0.01, total_iters=warmup)
-            if o.schedule == "cosine":
-                decay = CosineAnnealingLR(optimizer, T_max=total - warmup)
-            else:
-                decay = LinearLR(optimizer, start_factor=1.0, end_factor=0.0, total_iters=total - warmup)
-            schedule = SequentialLR(optimizer, [warm, decay], milestones=[warmup])
         else:
-            schedule = LambdaLR(optimizer, lambda step: 1.0)
+            warmup = min(max(int(total * o.warmup_pct), 1), total - 1)
+            factor = partial(lr_factor, total=total, warmup=warmup, schedule=o.schedule)
+            a = self.cfg.averaging
+            if a.weights == "swa" and a.swa_lr is not None:
+                steps_per_epoch = total // max(self.trainer.max_epochs, 1)
+                factor = partial(
+                    swa_lr_factor,
+                    base=factor,
+                    start=a.swa_start_epoch * steps_per_epoch,
+                    anneal=a.swa_anneal_epochs * steps_per_epoch,
+                    target=a.swa_lr / o.lr,
+                )
+            schedule = LambdaLR(optimizer, factor)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
+
+
+def lr_factor(step: int, total: int, warmup: int, schedule: str) -> float:
+    """The learning rate at optimizer step `step`, as a share of the configured one: a linear warmup from 1%,
+    then a cosine or linear decay to 0 at step `total`; or constant."""
+    if schedule == "constant":
+        return 1.0
+    if step < warmup:
+        return 0.01 + 0.99 * step / warmup
+    progress = min((step - warmup) / max(total - warmup, 1), 1.0)
+    return 0.5 * (1 + math.cos(math.pi * progress)) if schedule == "cosine" else 1 - progress
+
+
+def swa_lr_factor(step: int, base, start: int, anneal: int, target: float) -> float:
+    """`base` until SWA starts at step `start`; then a cosine anneal over `anneal` steps to `target`, kept
+    constant while the weights are averaged."""
+    if step < start:
+        return base(step)
+    done = min((step - start) / max(anneal, 1), 1.0)
+    return target + (base(start) - target) * 0.5 * (1 + math.cos(math.pi * done))
 
 
 def layer_decay_groups(backbone: nn.Module, lr: float, decay: float) -> list[dict]:

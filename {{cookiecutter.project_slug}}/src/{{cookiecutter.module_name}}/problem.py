@@ -71,7 +71,8 @@ class Problem:
                 unknown = rows[self.target_cols[0]][index < 0].iloc[0]
                 raise ValueError(f"target value {unknown!r} is not one of the training classes {list(self.classes)}")
             return index if self.kind == "multiclass" else index[:, None].astype(np.float32)
-        return rows[list(self.target_cols)].to_numpy(dtype=np.float32)
+        # A copy: pandas may hand out a read-only view, which torch cannot wrap safely.
+        return rows[list(self.target_cols)].to_numpy(dtype=np.float32, copy=True)
 
     def activate(self, outputs: torch.Tensor) -> torch.Tensor:
         """Network outputs to predictions: probabilities, or values for regression."""
