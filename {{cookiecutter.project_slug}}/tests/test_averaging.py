@@ -159,6 +159,18 @@ def swa_fold(cfg, *callbacks):
 def test_swa_weights_are_the_mean_of_the_epoch_ends_with_batchnorm_recomputed(tiny):
     cfg = with_averaging(replace(tiny, trainer=replace(tiny.trainer, max_epochs=3)), weights="swa", swa_start_epoch=1)
     module, epoch_ends, predict = swa_fold(cfg)
+    # A checkpoint saved at the validation of epoch e holds the average of the epochs from 1 to e - 1 (the
+    # update follows the validation), and the raw weights beside it; before any update, the raw weights only.
+    for path in (fold_dir(cfg, 0) / "checkpoints").glob("*.ckpt"):
+        saved = torch.load(path, weights_only=True)
+        averaged, raw = epoch_ends[1 : saved["epoch"]], epoch_ends[saved["epoch"]]
+        head = saved["state_dict"]["net.head.weight"]
+        if averaged:
+            torch.testing.assert_close(head, torch.stack(averaged).mean(dim=0))
+            torch.testing.assert_close(saved["current_model_state"]["net.head.weight"], raw)
+        else:
+            assert "current_model_state" not in saved
+            torch.testing.assert_close(head, raw)
     averaged_mean = module.net.backbone.bn1.running_mean.clone()  # the average of the epochs' statistics
     predictions = predict()
     torch.testing.assert_close(module.net.head.weight, (epoch_ends[1] + epoch_ends[2]) / 2)

@@ -112,5 +112,6 @@ def has_batchnorm(model: nn.Module) -> bool:
 
 def recalibrate_batchnorm(module: nn.Module, batches: Iterable[dict], device: torch.device) -> None:
     """Recompute BatchNorm's running statistics as the plain mean over `batches`: an average of weights
-    does not come with statistics that fit it. `module` takes a whole batch dict."""
+    does not come with statistics that fit it. `module` takes a whole batch dict; it is moved to `device`."""
+    module.to(device)
     update_bn(({key: value.to(device) for key, value in batch.items()} for batch in batches), module)

@@ -199,7 +199,8 @@ def fold_predictions(cfg, module, data, trainer, checkpoint) -> dict[str, np.nda
         return best
     module.load_state_dict(final if weights == "swa" else average_checkpoints(checkpoint.best_k_models))
     if has_batchnorm(module):
-        recalibrate_batchnorm(module, data.train_dataloader(), module.device)
+        # On the training device: Lightning has moved the module back to the CPU after fit.
+        recalibrate_batchnorm(module, data.train_dataloader(), trainer.strategy.root_device)
     averaged = {"": predict(views)}
     if tta:
         averaged["_no_tta"] = predict(["identity"])
