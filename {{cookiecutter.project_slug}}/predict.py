@@ -3,6 +3,7 @@
 python predict.py                                 outputs/<experiment>/submission.csv
 python predict.py --config configs/vision.yaml    the experiment named in that config
 python predict.py --data.dir /kaggle/input/comp   dotted flags override the config it was trained with
+python predict.py --out /kaggle/working/submission.csv   write the submission there instead
 """
 
 import argparse
@@ -22,8 +23,11 @@ def main(argv: list[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False
     )
+    parser.add_argument(
+        "--out", type=Path, help="where to write submission.csv (default: beside the experiment's folds)"
+    )
     args, cfg = parse_args(parser, argv)
-    return predict(trained_config(cfg, args.overrides))
+    return predict(trained_config(cfg, args.overrides), args.out)
 
 
 if __name__ == "__main__":

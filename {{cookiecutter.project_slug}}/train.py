@@ -4,6 +4,9 @@ python train.py --fold 0                         one fold with the default confi
 python train.py --fold 0,2                       a list of folds
 python train.py --fold all                       every fold; folds finished before are skipped
 python train.py --config configs/vision.yaml --fold 1 --trainer.max_epochs 3   any config key as a dotted flag
+python train.py --fold 0 --find-lr               the LR finder's plot and suggestion (--find-lr apply: train with it)
+python train.py --fold 0 --find-batch-size       the largest batch that fits (--find-batch-size apply: train with it)
+python train.py --fold 0 --trainer.fast_dev_run 1   one batch of training and validation, nothing written
 """
 
 import argparse
@@ -15,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # albumentations would ask PyPI for updates
 
-from {{ cookiecutter.module_name }}.config import ConfigError, parse_args
+from {{ cookiecutter.module_name }}.config import Config, ConfigError, load_config, parse_args
 from {{ cookiecutter.module_name }}.cv import train
 
 
@@ -32,19 +35,52 @@ def parse_folds(text: str, n_folds: int) -> list[int]:
     return folds
 
 
-def main(argv: list[str] | None = None) -> dict:
+def tune(args: argparse.Namespace, cfg: Config, fold: int) -> Config | None:
+    """Run the finders asked for; return the config to train with, or None when only finding."""
+    from {{ cookiecutter.module_name }}.tuning import find_batch_size, find_lr, scaled_lrs
+
+    found = []
+    if args.find_batch_size:
+        batch_size = find_batch_size(cfg, fold)
+        found += ["--data.batch_size", str(batch_size)]
+        print(f"batch-size finder: {batch_size} fits (data.batch_size is {cfg.data.batch_size})")
+        cfg = load_config(args.config, [*args.overrides, *found])  # the LR finder then runs at that size
+    if args.find_lr:
+        plot = cfg.experiment_dir / f"lr_find_fold{fold}.png"
+        lr = find_lr(cfg, fold, plot)
+        found += scaled_lrs(cfg, lr)
+        print(f"LR finder: suggested learning rate {lr:.3g} (optim.lr is {cfg.optim.lr:g}); plot: {plot}")
+    if "apply" not in (args.find_lr, args.find_batch_size):
+        print(f"to train with it: python train.py --fold {args.fold} {' '.join(found)}  (or add 'apply')")
+        return None
+    return load_config(args.config, [*args.overrides, *found])
+
+
+def main(argv: list[str] | None = None) -> dict | None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False
     )
     parser.add_argument("--fold", default="0", help="a fold number, a comma-separated list, or all")
     parser.add_argument("--force", action="store_true", help="retrain folds that finished before")
     parser.add_argument("--resume", action="store_true", help="continue unfinished folds from their last.ckpt")
+    for finder in ("lr", "batch-size"):
+        parser.add_argument(
+            f"--find-{finder}",
+            nargs="?",
+            const="show",
+            choices=["show", "apply"],
+            help=f"run Lightning's {finder} finder on the first fold and print what it found; apply: train with it",
+        )
     args, cfg = parse_args(parser, argv)
     try:
         folds = parse_folds(args.fold, cfg.cv.n_folds)
+        if args.find_lr or args.find_batch_size:
+            cfg = tune(args, cfg, folds[0])
+            if cfg is None:
+                return None
+        return train(cfg, folds, force=args.force, resume=args.resume)
     except ConfigError as error:
         parser.exit(2, f"error: {error}\n")
-    return train(cfg, folds, force=args.force, resume=args.resume)
 
 
 if __name__ == "__main__":

@@ -80,3 +80,20 @@ def cfg(digits_dir, tmp_path) -> Config:
 def tiny(digits_dir, tmp_path) -> Config:
     """Three folds of one short epoch."""
     return make_cfg(digits_dir, tmp_path / "outputs", n_folds=3, **TINY)
+
+
+def predict_from_bundle(bundle: Path, data_dir: Path, out: Path, experiment: str) -> None:
+    """Run a Kaggle bundle's predict.py as a notebook would: from the bundle's folder, with only the
+    bundle's code on the path, and with Lightning made impossible to import (prediction must not need it)."""
+    import subprocess
+    import sys
+
+    blocked = bundle.parent / "no-lightning" / "lightning"
+    blocked.mkdir(parents=True, exist_ok=True)
+    (blocked / "__init__.py").write_text("raise ImportError('predicting must not import lightning')\n")
+    env = {**os.environ, "PYTHONPATH": str(blocked.parent)}
+    command = ["predict.py", "--config", f"outputs/{experiment}/config.yaml", "--data.dir", str(data_dir)]
+    done = subprocess.run(
+        [sys.executable, *command, "--out", str(out)], cwd=bundle, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-3000:]

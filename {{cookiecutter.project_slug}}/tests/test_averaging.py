@@ -12,7 +12,7 @@ from safetensors.torch import load_file
 from torch import nn
 
 from {{ cookiecutter.module_name }}.averaging import average_checkpoints, recalibrate_batchnorm
-from {{ cookiecutter.module_name }}.cv import build_fold, fold_dir, fold_predictions, train
+from {{ cookiecutter.module_name }}.cv import build_fold, fold_predictions, train
 from {{ cookiecutter.module_name }}.data.competition import load_competition
 from {{ cookiecutter.module_name }}.inference import load_fold_model
 from {{ cookiecutter.module_name }}.metrics import METRICS
@@ -59,10 +59,10 @@ def test_ema_warmup_starts_from_a_small_decay():
 def test_the_checkpoint_the_oof_and_the_export_use_the_ema_weights(tiny):
     cfg = with_averaging(tiny, ema=True, ema_decay=0.9)
     train(cfg, folds=[0])
-    checkpoint = torch.load(fold_dir(cfg, 0) / "checkpoints/best.ckpt", weights_only=True)
+    checkpoint = torch.load(cfg.fold_dir(0) / "checkpoints/best.ckpt", weights_only=True)
     ema, raw = checkpoint["state_dict"], checkpoint["current_model_state"]
     assert not torch.equal(ema["net.head.weight"], raw["net.head.weight"])
-    exported = load_file(fold_dir(cfg, 0) / "model.safetensors")
+    exported = load_file(cfg.fold_dir(0) / "model.safetensors")
     torch.testing.assert_close(exported["head.weight"], ema["net.head.weight"])
 
     competition = load_competition(cfg)
@@ -70,7 +70,7 @@ def test_the_checkpoint_the_oof_and_the_export_use_the_ema_weights(tiny):
     _, data, _, _ = build_fold(cfg, competition, 0)
     with torch.no_grad():
         preds = torch.cat([net(batch["image"]).softmax(dim=1) for batch in data.val_dataloader()])
-    oof = pd.read_csv(fold_dir(cfg, 0) / "oof.csv").filter(like="prob_").to_numpy()
+    oof = pd.read_csv(cfg.fold_dir(0) / "oof.csv").filter(like="prob_").to_numpy()
     torch.testing.assert_close(preds, torch.tensor(oof, dtype=preds.dtype), atol=1e-5, rtol=1e-4)
 
 
@@ -124,14 +124,14 @@ def test_top_k_averaging_is_scored_beside_the_best_single_checkpoint(digits_dir,
     assert result["weights"] == "the mean of the top 2 EMA checkpoints"
     accuracy = METRICS["accuracy"]
     for name in ("oof.csv", "oof_best.csv"):
-        oof = pd.concat(pd.read_csv(fold_dir(cfg, k) / name) for k in range(2))
+        oof = pd.concat(pd.read_csv(cfg.fold_dir(k) / name) for k in range(2))
         cv = accuracy(oof.label.to_numpy(), oof.filter(like="prob_").to_numpy(), "multiclass")
         assert result["cv" if name == "oof.csv" else "cv_best"] == pytest.approx(cv)
     assert len(result["folds_best"]) == 2 and json.loads((cfg.experiment_dir / "cv.json").read_text()) == result
 
-    checkpoints = sorted((fold_dir(cfg, 0) / "checkpoints").glob("epoch*.ckpt"))
+    checkpoints = sorted((cfg.fold_dir(0) / "checkpoints").glob("epoch*.ckpt"))
     assert len(checkpoints) == 2  # the top 2 of 3 epochs
-    exported = load_file(fold_dir(cfg, 0) / "model.safetensors")
+    exported = load_file(cfg.fold_dir(0) / "model.safetensors")
     mean = average_checkpoints(checkpoints)
     torch.testing.assert_close(exported["head.weight"], mean["net.head.weight"])  # the averaged weights
     bn = "backbone.bn1.running_mean"
@@ -161,7 +161,7 @@ def test_swa_weights_are_the_mean_of_the_epoch_ends_with_batchnorm_recomputed(ti
     module, epoch_ends, predict = swa_fold(cfg)
     # A checkpoint saved at the validation of epoch e holds the average of the epochs from 1 to e - 1 (the
     # update follows the validation), and the raw weights beside it; before any update, the raw weights only.
-    for path in (fold_dir(cfg, 0) / "checkpoints").glob("*.ckpt"):
+    for path in (cfg.fold_dir(0) / "checkpoints").glob("*.ckpt"):
         saved = torch.load(path, weights_only=True)
         averaged, raw = epoch_ends[1 : saved["epoch"]], epoch_ends[saved["epoch"]]
         head = saved["state_dict"]["net.head.weight"]

@@ -7,7 +7,7 @@ import torch
 from conftest import TINY, make_cfg
 from safetensors.torch import load_file
 
-from {{ cookiecutter.module_name }}.cv import build_fold, fold_dir, run_fold, train
+from {{ cookiecutter.module_name }}.cv import build_fold, run_fold, train
 from {{ cookiecutter.module_name }}.data.competition import load_competition
 from {{ cookiecutter.module_name }}.folds import folds_path
 from {{ cookiecutter.module_name }}.metrics import METRICS
@@ -45,18 +45,18 @@ def test_cv_json_scores_equal_the_metric_recomputed_from_oof(trained):
 
 def test_each_fold_has_its_own_weights(trained):
     cfg, _ = trained
-    heads = [load_file(fold_dir(cfg, k) / "model.safetensors")["head.weight"] for k in range(3)]
+    heads = [load_file(cfg.fold_dir(k) / "model.safetensors")["head.weight"] for k in range(3)]
     assert not torch.equal(heads[0], heads[1]) and not torch.equal(heads[1], heads[2])
 
 
 def test_finished_folds_are_skipped_and_force_retrains(trained, capsys):
     cfg, result = trained
-    stamps = [(fold_dir(cfg, k) / "metrics.json").stat().st_mtime_ns for k in range(3)]
+    stamps = [(cfg.fold_dir(k) / "metrics.json").stat().st_mtime_ns for k in range(3)]
     again = train(cfg, folds=[0, 1, 2])
-    assert [(fold_dir(cfg, k) / "metrics.json").stat().st_mtime_ns for k in range(3)] == stamps
+    assert [(cfg.fold_dir(k) / "metrics.json").stat().st_mtime_ns for k in range(3)] == stamps
     assert again["folds"] == result["folds"] and "skipped" in capsys.readouterr().out
     train(cfg, folds=[2], force=True)
-    assert (fold_dir(cfg, 2) / "metrics.json").stat().st_mtime_ns != stamps[2]
+    assert (cfg.fold_dir(2) / "metrics.json").stat().st_mtime_ns != stamps[2]
 
 
 def test_a_finished_fold_from_another_config_is_not_mixed_in(trained):
@@ -72,7 +72,7 @@ def test_each_fold_starts_from_fresh_weights(tiny):
     run_fold(tiny, competition, 0)
     second, *_ = build_fold(tiny, competition, 1)
     assert all(torch.equal(initial[k], v) for k, v in second.net.state_dict().items())
-    trained_head = load_file(fold_dir(tiny, 0) / "model.safetensors")["head.weight"]
+    trained_head = load_file(tiny.fold_dir(0) / "model.safetensors")["head.weight"]
     assert not torch.equal(trained_head, second.net.state_dict()["head.weight"])
 
 
@@ -88,16 +88,16 @@ def test_an_interrupted_fold_resumes_from_its_last_checkpoint(tiny, monkeypatch)
     monkeypatch.setattr(CompetitionModule, "on_train_epoch_start", crash_in_second_epoch)
     with pytest.raises(RuntimeError, match="simulated crash"):
         train(cfg, folds=[0])
-    assert (fold_dir(cfg, 0) / "checkpoints" / "last.ckpt").is_file()
-    assert not (fold_dir(cfg, 0) / "metrics.json").exists()
+    assert (cfg.fold_dir(0) / "checkpoints" / "last.ckpt").is_file()
+    assert not (cfg.fold_dir(0) / "metrics.json").exists()
 
     epochs.clear()
     monkeypatch.setattr(CompetitionModule, "on_train_epoch_start", lambda m: epochs.append(m.current_epoch))
     result = train(cfg, folds=[0], resume=True)
     assert epochs == [1]  # epoch 0 came from last.ckpt
-    logs = sorted((fold_dir(cfg, 0) / "logs").glob("version_*/metrics.csv"))
+    logs = sorted((cfg.fold_dir(0) / "logs").glob("version_*/metrics.csv"))
     assert len(logs) == 2  # the interrupted attempt's log is kept beside the resumed one
-    assert (fold_dir(cfg, 0) / "metrics.json").is_file() and result["folds"][0] >= 0
+    assert (cfg.fold_dir(0) / "metrics.json").is_file() and result["folds"][0] >= 0
 
 
 def test_wandb_offline_writes_one_run_per_fold_and_one_for_the_cv(digits_dir, tmp_path, monkeypatch):
@@ -126,7 +126,7 @@ def test_a_fold_is_repeatable_with_the_same_seed(digits_dir, tmp_path):
     runs = [make_cfg(digits_dir, tmp_path / name, n_folds=3, **TINY) for name in ("a", "b")]
     for cfg in runs:
         train(cfg, folds=[0])
-    first, second = (pd.read_csv(fold_dir(cfg, 0) / "oof.csv") for cfg in runs)
+    first, second = (pd.read_csv(cfg.fold_dir(0) / "oof.csv") for cfg in runs)
     pd.testing.assert_frame_equal(first, second)
 
 
@@ -137,10 +137,10 @@ def test_cv_json_holds_the_scores_with_and_without_tta(digits_dir, tmp_path):
     saved = json.loads((cfg.experiment_dir / "cv.json").read_text())
     accuracy = METRICS["accuracy"]
     for name, key in (("oof.csv", "cv"), ("oof_no_tta.csv", "cv_no_tta")):
-        rows = pd.concat([pd.read_csv(fold_dir(cfg, k) / name) for k in range(2)])
+        rows = pd.concat([pd.read_csv(cfg.fold_dir(k) / name) for k in range(2)])
         assert saved[key] == pytest.approx(
             accuracy(rows["label"].to_numpy(), rows.filter(like="prob_").to_numpy(), "multiclass")
         )
-    fold_records = [json.loads((fold_dir(cfg, k) / "metrics.json").read_text()) for k in range(2)]
+    fold_records = [json.loads((cfg.fold_dir(k) / "metrics.json").read_text()) for k in range(2)]
     assert saved["folds_no_tta"] == [record["score_no_tta"] for record in fold_records]
     assert saved["tta"] == ["identity", "hflip"]

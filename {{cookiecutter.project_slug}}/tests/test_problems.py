@@ -6,7 +6,7 @@ import pytest
 import torch
 from conftest import TINY, make_cfg
 
-from {{ cookiecutter.module_name }}.cv import fold_dir, train
+from {{ cookiecutter.module_name }}.cv import train
 from {{ cookiecutter.module_name }}.problem import Problem
 
 
@@ -26,7 +26,7 @@ def test_every_problem_type_trains_a_fold(derived_dir, tmp_path, problem, metric
     )
     score = train(cfg, folds=[0])["folds"][0]
     assert np.isfinite(score)
-    oof = pd.read_csv(fold_dir(cfg, 0) / "oof.csv")
+    oof = pd.read_csv(cfg.fold_dir(0) / "oof.csv")
     train_rows = pd.read_csv(derived_dir / "train.csv")
     expected = Problem.from_train(problem, targets, train_rows, "train.csv").pred_columns
     assert list(oof.columns) == ["id", "fold", *targets, *expected]

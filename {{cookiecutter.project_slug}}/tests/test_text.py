@@ -8,12 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import PROJECT
+from conftest import PROJECT, predict_from_bundle
 
+from {{ cookiecutter.module_name }}.bundle import make_bundle
 from {{ cookiecutter.module_name }}.config import ConfigError, load_config
-from {{ cookiecutter.module_name }}.cv import build_fold, fold_dir, train
+from {{ cookiecutter.module_name }}.cv import build_fold, train
 from {{ cookiecutter.module_name }}.data.competition import load_competition
-from {{ cookiecutter.module_name }}.data.datamodule import FoldDataModule, make_loader
+from {{ cookiecutter.module_name }}.data.datamodule import FoldDataModule
+from {{ cookiecutter.module_name }}.data.loaders import make_loader
 from {{ cookiecutter.module_name }}.demo import tiny_t5_config, train_tokenizer, write_docstrings
 from {{ cookiecutter.module_name }}.inference import load_fold_model, predict
 from {{ cookiecutter.module_name }}.models.text import TextModel
@@ -69,7 +71,7 @@ def test_a_fold_beats_chance_and_its_oof_holds_every_validation_row(cfg):
     score = train(cfg, folds=[0])["folds"][0]
     chance = majority_share(cfg)
     assert score > chance + 0.2, f"accuracy {score:.3f} after 2 epochs; always guessing the largest class: {chance:.3f}"
-    oof = pd.read_csv(fold_dir(cfg, 0) / "oof.csv")
+    oof = pd.read_csv(cfg.fold_dir(0) / "oof.csv")
     valid = load_competition(cfg).train.query("fold == 0")
     assert sorted(oof.id) == sorted(valid.id)
     assert list(oof.filter(like="prob_").columns) == ["prob_numpy", "prob_pandas", "prob_torch"]
@@ -145,7 +147,7 @@ def test_text2text_writes_label_strings_and_beats_chance(cfg):
     )
     score = train(cfg, folds=[0])["folds"][0]
     assert score > majority_share(cfg) + 0.2
-    probs = pd.read_csv(fold_dir(cfg, 0) / "oof.csv").filter(like="prob_").to_numpy()
+    probs = pd.read_csv(cfg.fold_dir(0) / "oof.csv").filter(like="prob_").to_numpy()
     assert set(np.unique(probs)) <= {0.0, 1.0, 1 / 3}  # one-hot rows of the label it wrote (uniform: none)
     competition = load_competition(cfg)
     net = load_fold_model(cfg, competition, 0)
@@ -179,7 +181,7 @@ def test_bf16_mixed_trains_t5(cfg):
     cfg = replace(cfg, trainer=replace(cfg.trainer, precision="bf16-mixed", limit_train_batches=4, **ONE_EPOCH))
     score = train(cfg, folds=[0])["folds"][0]
     assert 0 <= score <= 1
-    assert np.isfinite(pd.read_csv(fold_dir(cfg, 0) / "oof.csv").filter(like="prob_").to_numpy()).all()
+    assert np.isfinite(pd.read_csv(cfg.fold_dir(0) / "oof.csv").filter(like="prob_").to_numpy()).all()
 
 
 def test_layer_decay_gives_each_layer_a_smaller_rate_than_the_one_above(cfg):
@@ -303,3 +305,20 @@ def test_weight_averaging_works_for_text(cfg, averaging, weights):
     result = train(cfg, folds=[0, 1])["cv"]
     assert result["weights"] == weights
     assert result["cv"] > majority_share(cfg) and 0 < result["cv_best"] <= 1
+
+
+@pytest.mark.slow
+def test_the_kaggle_bundle_carries_the_tokenizer_and_predicts_offline(cfg, tmp_path):
+    cfg = replace(cfg, cv=replace(cfg.cv, n_folds=5), trainer=replace(cfg.trainer, **ONE_EPOCH))
+    train(cfg, folds=[0])
+    expected = pd.read_csv(predict(cfg))
+    bundle = make_bundle(cfg, tmp_path / "bundle")
+    model = bundle / "models" / cfg.model.name.rsplit("/", 1)[-1]
+    assert (model / "config.json").is_file() and (model / "tokenizer.json").is_file()
+    shutil.copytree(cfg.model.name, tmp_path / "elsewhere")
+    shutil.rmtree(cfg.model.name)  # the model folder the experiment was trained with is gone
+    try:
+        predict_from_bundle(bundle, cfg.data.dir, tmp_path / "submission.csv", cfg.experiment)
+    finally:
+        shutil.copytree(tmp_path / "elsewhere", cfg.model.name)
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "submission.csv"), expected)

@@ -7,7 +7,7 @@ import torch
 from conftest import TINY, make_cfg
 from safetensors.torch import load_file, save_file
 
-from {{ cookiecutter.module_name }}.cv import build_fold, fold_dir, train
+from {{ cookiecutter.module_name }}.cv import build_fold, train
 from {{ cookiecutter.module_name }}.data.competition import load_competition
 from {{ cookiecutter.module_name }}.data.vision import build_transforms
 from {{ cookiecutter.module_name }}.models.vision import ImageModel
@@ -62,7 +62,7 @@ def test_grayscale_channels_last_sgd_onecycle_and_backbone_lr_train_a_fold(digit
     assert [group["max_lr"] for group in optimizer.param_groups] == [0.01, 0.05]  # backbone, head
     assert module.net.backbone.conv1.weight.is_contiguous(memory_format=torch.channels_last)
     assert train(cfg, folds=[0])["folds"][0] >= 0  # the whole fold, exported weights included
-    assert load_file(fold_dir(cfg, 0) / "model.safetensors")["backbone.conv1.weight"].shape[1] == 1
+    assert load_file(cfg.fold_dir(0) / "model.safetensors")["backbone.conv1.weight"].shape[1] == 1
 
 
 def test_backbone_is_frozen_for_the_first_epochs(digits_dir, tmp_path):
@@ -71,6 +71,6 @@ def test_backbone_is_frozen_for_the_first_epochs(digits_dir, tmp_path):
     module, *_ = build_fold(cfg, load_competition(cfg), 0)
     before = {k: v.clone() for k, v in module.net.state_dict().items()}
     train(cfg, folds=[0])
-    after = load_file(fold_dir(cfg, 0) / "model.safetensors")
+    after = load_file(cfg.fold_dir(0) / "model.safetensors")
     assert torch.equal(after["backbone.conv1.weight"], before["backbone.conv1.weight"])  # frozen for epoch 0
     assert not torch.equal(after["head.weight"], before["head.weight"])

@@ -29,6 +29,10 @@ TEXT_MODES = ("encoder", "text2text")
 PADDINGS = ("dynamic", "max_length")
 WEIGHTS = ("best", "top_k", "swa")
 MIXUP_MODES = ("batch", "pair", "elem")
+PRECISIONS = ("32-true", "16-mixed", "bf16-mixed")
+CLIP_ALGORITHMS = (None, "norm", "value")
+PROFILERS = (None, "simple", "advanced", "pytorch")
+LOGGERS = ("tensorboard", "mlflow")  # beside CSV and W&B, which are always on
 WANDB_MODES = (None, "online", "offline", "disabled")
 
 
@@ -160,18 +164,39 @@ class TrainerConfig:
     Lightning's default."""
 
     max_epochs: int = 10
-    accelerator: str = "auto"
-    devices: Any = "auto"
-    precision: str = "32-true"
-    accumulate_grad_batches: int = 1
+    accelerator: str = "auto"  # auto, cpu, gpu
+    devices: Any = "auto"  # a count or a list of GPU indices; several run DDP (set strategy: ddp)
+    strategy: str = "auto"  # ddp for several GPUs; ddp_find_unused_parameters_true if some weights go unused
+    num_nodes: int = 1
+    sync_batchnorm: bool = False  # DDP: BatchNorm statistics over every GPU's batch
+    precision: str = "32-true"  # 32-true, 16-mixed (CUDA GPUs), bf16-mixed (recent GPUs and CPUs)
+    accumulate_grad_batches: int = 1  # see also callbacks.accumulate_schedule
     gradient_clip_val: float | None = None
-    deterministic: bool = False
+    gradient_clip_algorithm: str | None = None  # norm (the default) or value
+    deterministic: bool = False  # deterministic CUDA kernels: bit-equal reruns, somewhat slower
+    benchmark: bool | None = None  # cudnn autotuning; null: on unless deterministic
     log_every_n_steps: int = 10
     limit_train_batches: int | float | None = None  # an int counts batches, a float is a share of them
     limit_val_batches: int | float | None = None
     num_sanity_val_steps: int = 2
     enable_progress_bar: bool = True
     enable_model_summary: bool = True
+    profiler: str | None = None  # simple, advanced or pytorch: where the time goes, printed after fit
+    # Debug runs: nothing is written and no fold is marked finished.
+    fast_dev_run: int = 0  # run this many batches of training and validation, once
+    overfit_batches: int | float = 0  # train and validate on these few training batches (loss should reach 0)
+
+
+@dataclass
+class CallbacksConfig:
+    """Lightning callbacks beyond the checkpoint (always on: best/top-k by the metric, and last.ckpt)."""
+
+    early_stopping_patience: int | None = None  # stop after this many epochs without improvement; null: off
+    early_stopping_min_delta: float = 0.0
+    # {epoch: batches}: from each epoch on, accumulate gradients over that many batches
+    # (GradientAccumulationScheduler); use instead of trainer.accumulate_grad_batches.
+    accumulate_schedule: dict[int, int] = field(default_factory=dict)
+    lr_monitor: bool = True  # log the learning rates
 
 
 @dataclass
@@ -202,11 +227,21 @@ class Config:
     tta: TTAConfig = field(default_factory=TTAConfig)
     averaging: AveragingConfig = field(default_factory=AveragingConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    callbacks: CallbacksConfig = field(default_factory=CallbacksConfig)
     wandb: WandbConfig = field(default_factory=WandbConfig)
+    loggers: list[str] = field(default_factory=list)  # beside CSV and W&B: tensorboard, mlflow (where installed)
 
     @property
     def experiment_dir(self) -> Path:
         return Path(self.output_dir) / self.experiment
+
+    def fold_dir(self, fold: int) -> Path:
+        return self.experiment_dir / f"fold{fold}"
+
+    @property
+    def debug(self) -> bool:
+        """A fast_dev_run or overfit_batches run: it checks the code and writes nothing."""
+        return bool(self.trainer.fast_dev_run or self.trainer.overfit_batches)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -245,6 +280,9 @@ def _check_choices(cfg: Config) -> None:
         "data.padding": (cfg.data.padding, PADDINGS),
         "averaging.weights": (cfg.averaging.weights, WEIGHTS),
         "wandb.mode": (cfg.wandb.mode, WANDB_MODES),
+        "trainer.precision": (cfg.trainer.precision, PRECISIONS),
+        "trainer.gradient_clip_algorithm": (cfg.trainer.gradient_clip_algorithm, CLIP_ALGORITHMS),
+        "trainer.profiler": (cfg.trainer.profiler, PROFILERS),
     }
     for key, (value, allowed) in choices.items():
         if value not in allowed:
@@ -281,6 +319,18 @@ def _check_choices(cfg: Config) -> None:
             raise ConfigError("config key 'averaging.swa_lr': OneCycle owns the learning rate; use cosine or linear")
     if a.ema_every_n_steps < 1 or a.ema_start_step < 0:
         raise ConfigError("config keys 'averaging.ema_every_n_steps' (>= 1) and 'averaging.ema_start_step' (>= 0)")
+    unknown = [name for name in cfg.loggers if name not in LOGGERS]
+    if unknown:
+        shown = ", ".join(LOGGERS)
+        raise ConfigError(f"config key 'loggers': {unknown} is not among {shown} (CSV and W&B are always on)")
+    schedule = cfg.callbacks.accumulate_schedule
+    if schedule:
+        if cfg.trainer.accumulate_grad_batches != 1:
+            raise ConfigError(
+                "config keys 'callbacks.accumulate_schedule' and 'trainer.accumulate_grad_batches': set one of them"
+            )
+        if min(schedule) < 0 or min(schedule.values()) < 1:
+            raise ConfigError(f"config key 'callbacks.accumulate_schedule': {schedule} needs epochs >= 0, batches >= 1")
     if not 0 < cfg.optim.layer_decay <= 1:
         raise ConfigError(f"config key 'optim.layer_decay': {cfg.optim.layer_decay} is not in (0, 1]; 1 turns it off")
     if cfg.task == "nlp":

@@ -4,7 +4,7 @@ Layout under outputs/<experiment>/:
     config.yaml              the resolved config
     fold<k>/config.yaml      the config the fold was trained with
     fold<k>/checkpoints/     best.ckpt, chosen on the validation metric (or the top-k epoch<n>.ckpt, to average),
-                             and last.ckpt, for --resume
+                             and last.ckpt, written after every epoch, for --resume
     fold<k>/model.safetensors  the chosen weights (averaging.weights), for inference without Lightning
     fold<k>/oof.csv          that fold's validation predictions from those weights (with TTA when on), with the row ids
     fold<k>/oof_no_tta.csv   the same without TTA, when TTA is on
@@ -18,41 +18,42 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import lightning as L
 import numpy as np
 import pandas as pd
-import torch
-from lightning.pytorch.callbacks import BackboneFinetuning, ModelCheckpoint
+from lightning.pytorch.utilities import rank_zero_only
 from safetensors.torch import save_model
 
 from .atomic import write_atomic, write_csv, write_json
-from .averaging import (
-    SWA,
-    average_checkpoints,
-    checkpoint_weights,
-    has_batchnorm,
-    make_averaging,
-    recalibrate_batchnorm,
-)
+from .averaging import SWA, average_checkpoints, checkpoint_weights, has_batchnorm, recalibrate_batchnorm
 from .config import Config, load_config, save_config
 from .data.competition import Competition, load_competition
 from .data.datamodule import FoldDataModule
 from .metrics import get_metric
-from .models import build_net
+from .models import build_net, predict_loader
 from .module import make_module
-from .tracking import finish_wandb_run, log_cv, make_loggers
+from .tracking import check_loggers, finish_wandb_run, log_cv, make_loggers
+from .trainer import best_checkpoint, check_hardware, make_trainer
 
 # The other scores a fold may record beside its main one, and their column titles.
 VARIANTS = {"_no_tta": "no TTA", "_best": "best ckpt"}
 # Keys that change how a run looks or runs, not what it learns: they may differ between folds.
-RUNTIME_KEYS = {"output_dir", "data.num_workers", "trainer.enable_progress_bar", "trainer.enable_model_summary"}
+RUNTIME_KEYS = {
+    "output_dir",
+    "data.num_workers",
+    "loggers",
+    "callbacks.lr_monitor",
+    *(f"trainer.{key}" for key in ("devices", "num_nodes", "enable_progress_bar", "enable_model_summary", "profiler")),
+}
 
 
-def fold_dir(cfg: Config, fold: int) -> Path:
-    return cfg.experiment_dir / f"fold{fold}"
+def is_main_process() -> bool:
+    """False in the other processes of a multi-GPU (DDP) run: they train, but only the first one writes files."""
+    return rank_zero_only.rank == 0
 
 
 def config_changes(cfg: Config, saved: Path) -> list[str]:
@@ -70,7 +71,7 @@ def config_changes(cfg: Config, saved: Path) -> list[str]:
 
 
 def check_same_config(cfg: Config, fold: int) -> None:
-    changes = config_changes(cfg, fold_dir(cfg, fold) / "config.yaml")
+    changes = config_changes(cfg, cfg.fold_dir(fold) / "config.yaml")
     if changes:
         raise ValueError(
             f"fold {fold} of experiment {cfg.experiment!r} was trained with another config ({'; '.join(changes)}): "
@@ -80,7 +81,7 @@ def check_same_config(cfg: Config, fold: int) -> None:
 
 def fold_metrics(cfg: Config, fold: int) -> dict | None:
     """A finished fold's metrics.json (its score, and its score without TTA when TTA is on), else None."""
-    path = fold_dir(cfg, fold) / "metrics.json"
+    path = cfg.fold_dir(fold) / "metrics.json"
     return json.loads(path.read_text()) if path.exists() else None
 
 
@@ -90,61 +91,47 @@ def finished_score(cfg: Config, fold: int) -> float | None:
     return metrics["score"] if metrics else None
 
 
-def build_fold(cfg: Config, competition: Competition, fold: int, loggers: list | None = None):
+def build_fold(cfg: Config, competition: Competition, fold: int, loggers: list | None = None, out: Path | None = None):
     """A fresh network, module, data and Trainer for one fold: nothing is carried over from another fold."""
     L.seed_everything(cfg.seed, workers=True)
     net = build_net(cfg, competition.problem)
     module = make_module(net, cfg, competition.problem)
     data = FoldDataModule(cfg, competition, fold, net)
-    out = fold_dir(cfg, fold)
-    top_k = cfg.averaging.top_k if cfg.averaging.weights == "top_k" else 1
-    checkpoint = ModelCheckpoint(
-        dirpath=out / "checkpoints",
-        filename="best" if top_k == 1 else "epoch{epoch:03d}",
-        auto_insert_metric_name=False,
-        monitor=module.monitor,
-        mode=module.metric.mode,
-        save_top_k=top_k,
-        save_last=True,
-    )
-    callbacks = [checkpoint]
-    averaging = make_averaging(cfg.averaging)
-    if averaging is not None:
-        callbacks.append(averaging)
-    if cfg.optim.freeze_backbone_epochs:
-        callbacks.append(
-            BackboneFinetuning(
-                unfreeze_backbone_at_epoch=cfg.optim.freeze_backbone_epochs,
-                backbone_initial_lr=cfg.optim.backbone_lr or cfg.optim.lr,
-                lambda_func=lambda epoch: 1.0,  # the backbone then trains at its own constant rate
-                should_align=False,
-            )
-        )
-    trainer = L.Trainer(**cfg.trainer_kwargs(), callbacks=callbacks, logger=loggers or False, default_root_dir=out)
-    return module, data, trainer, checkpoint
+    trainer = make_trainer(cfg, module, out or cfg.fold_dir(fold), loggers)
+    return module, data, trainer, best_checkpoint(trainer)
 
 
 def uses_tta(cfg: Config) -> bool:
     return cfg.tta.views != ["identity"]
 
 
-def run_fold(cfg: Config, competition: Competition, fold: int, resume: bool = False) -> float:
-    """Train one fold (or resume it from last.ckpt); write its weights, OOF and score; return the score."""
-    out = fold_dir(cfg, fold)
-    last = out / "checkpoints" / "last.ckpt"
-    if resume and last.exists():
+def resume_checkpoint(out: Path) -> Path | None:
+    """The newest of last.ckpt (written every epoch) and a SLURM preemption's hpc_ckpt_<n>.ckpt, if any."""
+    found = [*out.glob("checkpoints/last.ckpt"), *out.glob("hpc_ckpt_*.ckpt")]
+    return max(found, key=lambda path: path.stat().st_mtime) if found else None
+
+
+def run_fold(cfg: Config, competition: Competition, fold: int, resume: bool = False) -> float | None:
+    """Train one fold (or resume it); write its weights, OOF and score; return the score. In a multi-GPU
+    run every process trains and only the first writes; the others return None."""
+    out, main = cfg.fold_dir(fold), is_main_process()
+    ckpt = resume_checkpoint(out) if resume else None
+    if ckpt:
         check_same_config(cfg, fold)
-        print(f"fold {fold}: resuming from {last}")
-    else:
+        if main:
+            print(f"fold {fold}: resuming from {ckpt}")
+    elif main:
         if resume:
-            print(f"fold {fold}: no {last} to resume from; training from the start")
+            print(f"fold {fold}: no checkpoint in {out} to resume from; training from the start")
         # Old checkpoints would make ModelCheckpoint write best-v1.ckpt beside a stale best.ckpt.
         shutil.rmtree(out, ignore_errors=True)
         save_config(cfg, out / "config.yaml")
     module, data, trainer, checkpoint = build_fold(cfg, competition, fold, make_loggers(cfg, fold, out))
     score = None
     try:
-        trainer.fit(module, datamodule=data, ckpt_path=last if last.exists() else None)
+        trainer.fit(module, datamodule=data, ckpt_path=ckpt)
+        if not main:
+            return None
         if not checkpoint.best_model_path:
             raise RuntimeError(f"fold {fold} saved no checkpoint: was validation skipped (trainer.limit_val_batches)?")
         predictions = fold_predictions(cfg, module, data, trainer, checkpoint)
@@ -163,6 +150,15 @@ def run_fold(cfg: Config, competition: Competition, fold: int, resume: bool = Fa
     return score
 
 
+def debug_fold(cfg: Config, competition: Competition, fold: int) -> None:
+    """fast_dev_run or overfit_batches: train in a temporary folder, without loggers; the experiment is untouched."""
+    with tempfile.TemporaryDirectory(prefix="debug-") as tmp:
+        module, data, trainer, _ = build_fold(cfg, competition, fold, out=Path(tmp))
+        trainer.fit(module, datamodule=data)
+    if is_main_process():
+        print(f"fold {fold}: debug run finished (trainer.fast_dev_run / trainer.overfit_batches); nothing was written")
+
+
 def weights_used(cfg: Config) -> str:
     """Which weights produce a fold's OOF and export, in words for cv.json."""
     ema = "EMA " if cfg.averaging.ema else ""
@@ -178,9 +174,10 @@ def fold_predictions(cfg, module, data, trainer, checkpoint) -> dict[str, np.nda
     weights without TTA ("_no_tta") and the best single checkpoint ("_best") when they differ. Leaves the
     chosen weights in `module`."""
 
+    device = trainer.strategy.root_device  # Lightning has moved the module back to the CPU after fit
+
     def predict(views: list[str]) -> np.ndarray:
-        module.tta_views = views
-        return torch.cat(trainer.predict(module, dataloaders=data.val_dataloader())).numpy()
+        return predict_loader(module.net, data.val_dataloader(), module.problem, views, device)
 
     tta, views, weights = uses_tta(cfg), cfg.tta.views, cfg.averaging.weights
     if weights == "swa":
@@ -199,8 +196,7 @@ def fold_predictions(cfg, module, data, trainer, checkpoint) -> dict[str, np.nda
         return best
     module.load_state_dict(final if weights == "swa" else average_checkpoints(checkpoint.best_k_models))
     if has_batchnorm(module):
-        # On the training device: Lightning has moved the module back to the CPU after fit.
-        recalibrate_batchnorm(module, data.train_dataloader(), trainer.strategy.root_device)
+        recalibrate_batchnorm(module, data.train_dataloader(), device)
     averaged = {"": predict(views)}
     if tta:
         averaged["_no_tta"] = predict(["identity"])
@@ -252,7 +248,7 @@ def merged_oof(cfg: Config, competition: Competition, name: str) -> tuple[pd.Dat
     """The folds' `name` files as one table in train.csv's row order, checked to hold each row once, and its score."""
     id_col, problem = cfg.data.id_col, competition.problem
     dtype = {id_col: competition.train[id_col].dtype}
-    oof = pd.concat([pd.read_csv(fold_dir(cfg, k) / name, dtype=dtype) for k in range(cfg.cv.n_folds)])
+    oof = pd.concat([pd.read_csv(cfg.fold_dir(k) / name, dtype=dtype) for k in range(cfg.cv.n_folds)])
     train_ids = competition.train[id_col]
     if len(oof) != len(train_ids) or not oof[id_col].is_unique or set(oof[id_col]) != set(train_ids):
         raise RuntimeError(
@@ -284,25 +280,37 @@ def train(cfg: Config, folds: Sequence[int], force: bool = False, resume: bool =
 
     Returns {"metric": name, "folds": {fold: score}, "cv": cv.json's contents or None}.
     """
+    check_hardware(cfg)
+    check_loggers(cfg)
     if cfg.task == "nlp":
         from .models.text import check_precision
 
         check_precision(cfg)
     competition = load_competition(cfg)
+    if cfg.debug:
+        for fold in folds:
+            debug_fold(cfg, competition, fold)
+        return {"metric": cfg.metric, "folds": {}, "cv": None}
     finished = {fold: finished_score(cfg, fold) for fold in folds} if not force else {}
     for fold, score in finished.items():
         if score is not None:
             check_same_config(cfg, fold)  # before anything is written: a mixed CV is refused up front
-    save_config(cfg, cfg.experiment_dir / "config.yaml")
+    main = is_main_process()
+    if main:
+        save_config(cfg, cfg.experiment_dir / "config.yaml")
     scores = {}
     for fold in folds:
         score = finished.get(fold)
         if score is not None:
-            print(f"fold {fold}: finished before, {cfg.metric} = {score:.4f}; skipped (--force retrains it)")
+            if main:
+                print(f"fold {fold}: finished before, {cfg.metric} = {score:.4f}; skipped (--force retrains it)")
         else:
             score = run_fold(cfg, competition, fold, resume=resume)
-            print(f"fold {fold}: {cfg.metric} = {score:.4f}  ->  {fold_dir(cfg, fold)}/")
+            if main:
+                print(f"fold {fold}: {cfg.metric} = {score:.4f}  ->  {cfg.fold_dir(fold)}/")
         scores[fold] = score
+    if not main:
+        return {"metric": cfg.metric, "folds": scores, "cv": None}
     cv_json = cfg.experiment_dir / "cv.json"
     if finished and all(score is not None for score in finished.values()) and cv_json.exists():
         cv = json.loads(cv_json.read_text())  # nothing new was trained: no second CV run in W&B

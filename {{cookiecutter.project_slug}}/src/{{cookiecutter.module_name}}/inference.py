@@ -1,4 +1,4 @@
-"""Fold-ensembled test predictions and a checked submission.csv, with plain PyTorch: no Lightning needed.
+"""Fold-ensembled test predictions and a checked submission.csv, with plain PyTorch: Lightning is not imported.
 
 Each fold's weights are read from its model.safetensors (never unpickled), predictions are averaged
 over the folds (probabilities for classification, values for regression), and the submission is
@@ -17,16 +17,15 @@ from safetensors.torch import load_model
 
 from .atomic import write_csv
 from .config import Config, load_config
-from .cv import fold_dir
 from .data.competition import Competition, load_competition
-from .data.datamodule import make_dataset, make_loader
-from .models import build_net, predict_batch
+from .data.loaders import make_dataset, make_loader
+from .models import build_net, predict_loader
 
 
 def load_fold_model(cfg: Config, competition: Competition, fold: int) -> torch.nn.Module:
     # The fold's own weights replace any pretrained ones: none are downloaded or read.
     net = build_net(replace(cfg, model=replace(cfg.model, pretrained=False)), competition.problem)
-    path = fold_dir(cfg, fold) / "model.safetensors"
+    path = cfg.fold_dir(fold) / "model.safetensors"
     try:
         load_model(net, path)
     except RuntimeError as error:
@@ -37,13 +36,10 @@ def load_fold_model(cfg: Config, competition: Competition, fold: int) -> torch.n
     return net.eval()
 
 
-@torch.inference_mode()
 def predict_fold(cfg: Config, competition: Competition, fold: int, device: torch.device) -> np.ndarray:
-    net = load_fold_model(cfg, competition, fold).to(device)
+    net = load_fold_model(cfg, competition, fold)
     loader = make_loader(cfg, make_dataset(cfg, net, competition.test, "test", problem=None))
-    problem, views = competition.problem, cfg.tta.views
-    batches = ({key: value.to(device) for key, value in batch.items()} for batch in loader)
-    return torch.cat([predict_batch(net, batch, problem, views).cpu() for batch in batches]).numpy()
+    return predict_loader(net, loader, competition.problem, cfg.tta.views, device)
 
 
 def submission_table(cfg: Config, competition: Competition, preds: np.ndarray) -> pd.DataFrame:
@@ -101,17 +97,17 @@ def trained_config(cfg: Config, overrides: list[str]) -> Config:
     return load_config(saved, overrides)
 
 
-def predict(cfg: Config) -> Path:
-    """Average the finished folds' test predictions and write outputs/<experiment>/submission.csv."""
+def predict(cfg: Config, out: Path | None = None) -> Path:
+    """Average the finished folds' test predictions and write `out` (outputs/<experiment>/submission.csv)."""
     competition = load_competition(cfg, folds=False)
-    folds = [k for k in range(cfg.cv.n_folds) if (fold_dir(cfg, k) / "model.safetensors").exists()]
+    folds = [k for k in range(cfg.cv.n_folds) if (cfg.fold_dir(k) / "model.safetensors").exists()]
     if not folds:
         raise FileNotFoundError(f"no trained fold under {cfg.experiment_dir}: run python train.py --fold all first")
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     preds = np.mean([predict_fold(cfg, competition, fold, device) for fold in folds], axis=0)
     submission = submission_table(cfg, competition, preds)
     validate_submission(submission, competition.sample_submission, cfg.data.id_col)
-    path = cfg.experiment_dir / "submission.csv"
+    path = Path(out or cfg.experiment_dir / "submission.csv")
     write_csv(submission, path)
     missing = sorted(set(range(cfg.cv.n_folds)) - set(folds))
     print(

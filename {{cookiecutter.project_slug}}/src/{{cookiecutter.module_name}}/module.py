@@ -56,10 +56,8 @@ class CompetitionModule(L.LightningModule):
         self.loss_fn = problem.loss(cfg.optim.label_smoothing)
         if self.mixup is not None:  # mixed targets are soft and already smoothed by Mixup
             self.mixed_loss_fn = SoftTargetCrossEntropy() if problem.kind == "multiclass" else problem.loss(0.0)
-        self.tta_views = ["identity"]  # predict_step's views; the fold runner sets them for the OOF
         self.save_hyperparameters({"config": cfg.to_dict()})
-        self._val_preds: list[torch.Tensor] = []
-        self._val_targets: list[torch.Tensor] = []
+        self._val: list[tuple[torch.Tensor, ...]] = []  # (predictions, targets, row indices) per batch
 
     @property
     def backbone(self) -> nn.Module:
@@ -98,23 +96,32 @@ class CompetitionModule(L.LightningModule):
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         outputs = self(batch)
-        self.log("val/loss", self.loss_fn(outputs, batch["target"]), prog_bar=True)
-        self.keep_for_metric(self.problem.activate(outputs), batch["target"])
+        self.log("val/loss", self.loss_fn(outputs, batch["target"]), prog_bar=True, sync_dist=True)
+        self.keep_for_metric(self.problem.activate(outputs), batch)
 
-    def keep_for_metric(self, preds: torch.Tensor, targets: torch.Tensor) -> None:
-        self._val_preds.append(preds.cpu())
-        self._val_targets.append(targets.cpu())
+    def keep_for_metric(self, preds: torch.Tensor, batch: dict[str, torch.Tensor]) -> None:
+        self._val.append((preds.float(), batch["target"], batch["index"]))
+
+    def validation_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """This epoch's validation predictions and targets, each row once. With DDP, each process validated a
+        share of the rows (the sampler repeats a few to even the shares): gather them all, drop the repeats."""
+        preds, targets, index = (torch.cat(parts) for parts in zip(*self._val, strict=True))
+        self._val.clear()
+        if self.trainer.world_size > 1:
+            preds, targets, index = (self.all_gather(t).flatten(0, 1) for t in (preds, targets, index))
+            index, first = np.unique(index.cpu().numpy(), return_index=True)
+            preds, targets = preds[first], targets[first]
+        return preds.cpu().numpy(), targets.cpu().numpy()
 
     def on_validation_epoch_end(self) -> None:
-        preds, targets = torch.cat(self._val_preds).numpy(), torch.cat(self._val_targets).numpy()
-        self._val_preds.clear()
-        self._val_targets.clear()
+        preds, targets = self.validation_rows()
         # The sanity check sees two batches, too few classes for some metrics; skip scoring it.
         if not self.trainer.sanity_checking:
-            self.log(self.monitor, self.metric(targets, preds, self.problem.kind), prog_bar=True)
+            # Every process computed the same score from the same rows; sync_dist only keeps Lightning quiet.
+            self.log(self.monitor, self.metric(targets, preds, self.problem.kind), prog_bar=True, sync_dist=True)
 
     def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        return predict_batch(self.net, batch, self.problem, self.tta_views)
+        return predict_batch(self.net, batch, self.problem, self.cfg.tta.views)
 
     def param_groups(self) -> list[dict]:
         o = self.cfg.optim
@@ -128,6 +135,19 @@ class CompetitionModule(L.LightningModule):
             return [{"params": list(self.net.backbone.parameters()), "lr": backbone_lr}, *groups]
         return layer_decay_groups(self.net.backbone, backbone_lr, o.layer_decay) + groups
 
+    def optimizer_steps(self) -> int:
+        """The optimizer steps of the whole run, the schedule's length. Lightning's estimate does not know
+        about a GradientAccumulationScheduler, so with callbacks.accumulate_schedule they are counted here."""
+        estimate, schedule = int(self.trainer.estimated_stepping_batches), self.cfg.callbacks.accumulate_schedule
+        if not schedule:
+            return estimate
+        epochs, batches = self.trainer.max_epochs, self.trainer.num_training_batches  # counted by the estimate
+
+        def accumulate(epoch: int) -> int:
+            return schedule[max(start for start in schedule if start <= epoch)] if min(schedule) <= epoch else 1
+
+        return sum(math.ceil(batches / accumulate(epoch)) for epoch in range(epochs))
+
     def configure_optimizers(self):
         o = self.cfg.optim
         groups = self.param_groups()
@@ -135,7 +155,7 @@ class CompetitionModule(L.LightningModule):
             optimizer = torch.optim.SGD(groups, momentum=o.momentum, weight_decay=o.weight_decay, nesterov=True)
         else:
             optimizer = torch.optim.AdamW(groups, weight_decay=o.weight_decay)
-        total = max(int(self.trainer.estimated_stepping_batches), 2)
+        total = max(self.optimizer_steps(), 2)
         if o.schedule == "onecycle":
             lrs = [group["lr"] for group in groups]
             schedule = OneCycleLR(optimizer, max_lr=lrs, total_steps=total, pct_start=max(o.warmup_pct, 0.01))
@@ -204,8 +224,8 @@ class Text2TextModule(CompetitionModule):
         return loss
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        self.log("val/loss", self.token_loss(batch), prog_bar=True)
-        self.keep_for_metric(predict_batch(self.net, batch, self.problem), batch["target"])
+        self.log("val/loss", self.token_loss(batch), prog_bar=True, sync_dist=True)
+        self.keep_for_metric(predict_batch(self.net, batch, self.problem), batch)
 
 
 def make_module(net: nn.Module, cfg: Config, problem: Problem) -> CompetitionModule:

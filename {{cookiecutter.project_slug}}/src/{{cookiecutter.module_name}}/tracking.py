@@ -1,4 +1,5 @@
-"""Loggers: a local CSV log always, and one W&B run per fold, grouped by experiment.
+"""Loggers: a local CSV log always, one W&B run per fold grouped by experiment, and TensorBoard or MLflow
+when the config's `loggers` names them.
 
 W&B runs online when credentials exist, offline (sync later with `wandb sync`) when they do not, and not
 at all with WANDB_MODE=disabled. Only the config is logged, never the environment, so API keys stay out.
@@ -6,6 +7,7 @@ at all with WANDB_MODE=disabled. Only the config is logged, never the environmen
 
 from __future__ import annotations
 
+import importlib.util
 import netrc
 import os
 from pathlib import Path
@@ -13,7 +15,9 @@ from urllib.parse import urlsplit
 
 from lightning.pytorch.loggers import CSVLogger, Logger, WandbLogger
 
-from .config import Config
+from .config import Config, ConfigError
+
+PACKAGES = {"tensorboard": ("tensorboard", "tensorboardX"), "mlflow": ("mlflow",)}  # either one will do
 
 
 def has_wandb_credentials() -> bool:
@@ -35,9 +39,27 @@ def wandb_mode(cfg: Config) -> str:
     return "online" if has_wandb_credentials() else "offline"
 
 
+def check_loggers(cfg: Config) -> None:
+    for name in cfg.loggers:
+        if not any(importlib.util.find_spec(package) for package in PACKAGES[name]):
+            raise ConfigError(
+                f"config key 'loggers': {name} is not installed; uv pip install {PACKAGES[name][0]}, "
+                f"or take {name} out of loggers"
+            )
+
+
 def make_loggers(cfg: Config, fold: int, fold_dir: Path) -> list[Logger]:
     # A new logs/version_<n>/ per attempt: a resumed fold keeps the log of the epochs before the interruption.
     loggers: list[Logger] = [CSVLogger(fold_dir, name="logs")]
+    if "tensorboard" in cfg.loggers:
+        from lightning.pytorch.loggers import TensorBoardLogger
+
+        loggers.append(TensorBoardLogger(cfg.experiment_dir / "tensorboard", name=f"fold{fold}"))
+    if "mlflow" in cfg.loggers:
+        from lightning.pytorch.loggers import MLFlowLogger
+
+        uri = (cfg.experiment_dir.parent / "mlruns").resolve().as_uri()  # one local store for every experiment
+        loggers.append(MLFlowLogger(experiment_name=cfg.experiment, run_name=f"fold{fold}", tracking_uri=uri))
     mode = wandb_mode(cfg)
     if mode != "disabled":
         loggers.append(

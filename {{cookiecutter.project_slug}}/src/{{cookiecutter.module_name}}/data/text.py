@@ -45,7 +45,7 @@ class TextDataset(Dataset):
         return len(self.encodings)
 
     def __getitem__(self, index: int) -> dict:
-        item = {"input_ids": self.encodings[index]}
+        item = {"input_ids": self.encodings[index], "index": index}
         if self.targets is not None:
             item["target"] = self.targets[index]
         if self.labels is not None:
@@ -57,6 +57,7 @@ class TextDataset(Dataset):
         padding = "max_length" if self.max_length else "longest"
         inputs = [{"input_ids": item["input_ids"]} for item in items]
         batch = dict(self.tokenizer.pad(inputs, padding=padding, max_length=self.max_length, return_tensors="pt"))
+        batch["index"] = torch.tensor([item["index"] for item in items])
         if "target" in items[0]:
             batch["target"] = torch.as_tensor(np.stack([item["target"] for item in items]))
         if "labels" in items[0]:

@@ -87,7 +87,7 @@ def seed_worker(worker_id: int) -> None:
 
 
 class ImageDataset(Dataset):
-    """Rows of a competition table; items are {"image": CxHxW float tensor, "target": encoded target}."""
+    """Rows of a competition table; items are {"image": CxHxW float tensor, "target": encoded target, "index": row}."""
 
     def __init__(self, paths: list[Path], targets: np.ndarray | None, transform: A.Compose, channels: int = 3):
         self.paths, self.targets, self.transform, self.channels = paths, targets, transform, channels
@@ -97,7 +97,7 @@ class ImageDataset(Dataset):
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         image = read_image(self.paths[index], self.channels)
-        item = {"image": self.transform(image=image)["image"]}
+        item = {"image": self.transform(image=image)["image"], "index": index}
         if self.targets is not None:
             item["target"] = torch.as_tensor(self.targets[index])
         return item

@@ -3,8 +3,9 @@ batch becomes predictions."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -33,3 +34,14 @@ def predict_batch(net: nn.Module, batch: dict, problem: Problem, views: Sequence
         probs = net.predict(batch["input_ids"], batch["attention_mask"])
         return probs[:, 1:] if problem.kind == "binary" else probs  # binary: the second class's column
     return problem.activate(net(batch["input_ids"], batch["attention_mask"]))
+
+
+@torch.inference_mode()
+def predict_loader(
+    net: nn.Module, loader: Iterable[dict], problem: Problem, views: Sequence[str], device
+) -> np.ndarray:
+    """Every batch's predictions, in the loader's order, from a plain loop: the OOF and the submission are
+    predicted the same way, in float32, on one device."""
+    net = net.eval().to(device)
+    batches = ({key: value.to(device) for key, value in batch.items()} for batch in loader)
+    return torch.cat([predict_batch(net, batch, problem, views).float().cpu() for batch in batches]).numpy()

@@ -1,0 +1,132 @@
+"""An experiment packed for a Kaggle notebook that predicts with the internet off.
+
+bundles/<experiment>/ holds what predict.py needs and nothing it must download: the package's code and
+predict.py, each trained fold's plain weights (model.safetensors) and the experiment's config, and for texts
+the tokenizer and config.json of the model. It becomes a Kaggle dataset with
+`kaggle datasets create -p bundles/<experiment> --dir-mode zip`; its kernel/ folder is a notebook that runs
+it (`kaggle kernels push -p bundles/<experiment>/kernel`), which is, in any notebook:
+
+    !cd /kaggle/input/<dataset> && python predict.py --config outputs/<experiment>/config.yaml \\
+        --data.dir /kaggle/input/<competition> --out /kaggle/working/submission.csv
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+import tomllib
+from dataclasses import replace
+from pathlib import Path
+
+from .config import Config, save_config
+
+PROJECT = Path(__file__).resolve().parents[2]  # holds predict.py and src/
+PACKAGE = Path(__file__).resolve().parent
+COMPETITION = "{{ cookiecutter.competition }}"  # the Kaggle slug answered when baking; may be empty
+
+KERNEL = '''"""Kaggle notebook (internet off): the test set's predictions from the attached dataset {dataset}."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+
+def find(name: str) -> Path:
+    """The attached input folder that holds `name` (Kaggle mounts inputs one to three levels deep)."""
+    for depth in range(1, 4):
+        for folder in sorted(Path("/kaggle/input").glob("*/" * depth)):
+            if (folder / name).exists():
+                return folder
+    raise FileNotFoundError("no attached input holds " + name + ": add the dataset and the competition")
+
+
+bundle, data = find("{config}"), find("{sample}")
+command = [sys.executable, "predict.py", "--config", "{config}", "--data.dir", str(data)]
+subprocess.run([*command, "--out", "/kaggle/working/submission.csv"], cwd=bundle, check=True)
+'''
+
+
+def kaggle_username() -> str | None:
+    """The Kaggle user name from KAGGLE_USERNAME or kaggle.json; only the name is read, never the key."""
+    if os.environ.get("KAGGLE_USERNAME"):
+        return os.environ["KAGGLE_USERNAME"]
+    path = Path(os.environ.get("KAGGLE_CONFIG_DIR", Path.home() / ".kaggle")) / "kaggle.json"
+    try:
+        return json.loads(path.read_text()).get("username")
+    except (OSError, ValueError):
+        return None
+
+
+def slug(text: str) -> str:
+    """A Kaggle dataset or kernel slug: lower-case letters, digits and hyphens."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def bundled_config(cfg: Config) -> Config:
+    """The config as the bundle uses it: paths inside the bundle, no pretrained weights to look for."""
+    model = replace(cfg.model, pretrained=False, weights_file=None)
+    if cfg.task == "nlp":
+        model = replace(model, name=f"models/{Path(cfg.model.name).name}", tokenizer=None)
+    return replace(cfg, model=model, output_dir="outputs")
+
+
+def write_bundle(cfg: Config, folder: Path, competition: str, user: str) -> None:
+    folds = [k for k in range(cfg.cv.n_folds) if (cfg.fold_dir(k) / "model.safetensors").exists()]
+    if not folds:
+        raise FileNotFoundError(f"no trained fold under {cfg.experiment_dir}: run python train.py --fold all first")
+    shutil.copy2(PROJECT / "predict.py", folder / "predict.py")
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(PACKAGE, folder / "src" / PACKAGE.name, ignore=ignore)
+    bundled = bundled_config(cfg)
+    save_config(bundled, folder / bundled.experiment_dir / "config.yaml")
+    for k in folds:
+        (folder / bundled.fold_dir(k)).mkdir(parents=True)
+        shutil.copy2(cfg.fold_dir(k) / "model.safetensors", folder / bundled.fold_dir(k) / "model.safetensors")
+    if cfg.task == "nlp":  # from the local folder, or the hub's cache filled when training
+        from .models.text import load_tokenizer, model_config
+
+        load_tokenizer(cfg.model).save_pretrained(folder / bundled.model.name)
+        model_config(cfg.model).save_pretrained(folder / bundled.model.name)
+    pins = tomllib.loads((PROJECT / "pyproject.toml").read_text())["project"]["dependencies"]
+    (folder / "requirements.txt").write_text("\n".join(pins) + "\n")
+    dataset = f"{user}/{slug(f'{PROJECT.name}-{cfg.experiment}')}"
+    title = f"{PROJECT.name} {cfg.experiment}"[:50]
+    metadata = {"title": title, "id": dataset, "licenses": [{"name": "CC0-1.0"}]}
+    (folder / "dataset-metadata.json").write_text(json.dumps(metadata, indent=2) + "\n")
+    kernel = folder / "kernel"
+    kernel.mkdir()
+    config = (bundled.experiment_dir / "config.yaml").as_posix()
+    code = KERNEL.format(dataset=dataset, config=config, sample=cfg.data.sample_submission)
+    (kernel / "inference.py").write_text(code)
+    kernel_metadata = {
+        "id": f"{dataset}-inference",
+        "title": f"{title[:40]} inference",
+        "code_file": "inference.py",
+        "language": "python",
+        "kernel_type": "script",
+        "is_private": True,
+        "enable_gpu": True,
+        "enable_internet": False,
+        "dataset_sources": [dataset],
+        "competition_sources": [competition] if competition else [],
+        "kernel_sources": [],
+    }
+    (kernel / "kernel-metadata.json").write_text(json.dumps(kernel_metadata, indent=2) + "\n")
+
+
+def make_bundle(cfg: Config, folder: Path | None = None, competition: str = COMPETITION) -> Path:
+    """Write bundles/<experiment>/ (or `folder`) whole, replacing an older one; return it."""
+    folder = Path(folder or Path("bundles") / cfg.experiment)
+    user = kaggle_username() or "your-kaggle-username"
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
+    try:
+        write_bundle(cfg, tmp, competition, user)
+        shutil.rmtree(folder, ignore_errors=True)
+        tmp.rename(folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return folder

@@ -1,0 +1,99 @@
+"""The Lightning Trainer of one fold: its callbacks from the config, and a check that this machine can run it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import (
+    BackboneFinetuning,
+    EarlyStopping,
+    GradientAccumulationScheduler,
+    LearningRateMonitor,
+    ModelCheckpoint,
+)
+
+from .averaging import make_averaging
+from .config import Config, ConfigError
+from .module import CompetitionModule
+
+
+def check_hardware(cfg: Config) -> None:
+    """Refuse, before anything is written, a precision or device count this machine cannot give."""
+    precision, accelerator = cfg.trainer.precision, cfg.trainer.accelerator
+    on_gpu = torch.cuda.is_available() and accelerator in ("auto", "gpu", "cuda")
+    if precision == "16-mixed" and not on_gpu:
+        raise ConfigError(
+            "config key 'trainer.precision': 16-mixed needs a CUDA GPU and none is in use here; "
+            "use bf16-mixed or 32-true"
+        )
+    if precision == "bf16-mixed" and on_gpu and not torch.cuda.is_bf16_supported():
+        raise ConfigError(
+            f"config key 'trainer.precision': this GPU ({torch.cuda.get_device_name()}) has no bfloat16; use 16-mixed"
+        )
+    devices = cfg.trainer.devices
+    if on_gpu and isinstance(devices, int) and devices > torch.cuda.device_count():
+        raise ConfigError(
+            f"config key 'trainer.devices': {devices} GPUs asked for, {torch.cuda.device_count()} present"
+        )
+
+
+def make_callbacks(cfg: Config, module: CompetitionModule, out: Path, logging: bool) -> list:
+    """The best (or top-k) checkpoints by the validation metric, last.ckpt after every epoch (for --resume),
+    and the config's weight averaging, backbone freezing, early stopping, accumulation and LR logging."""
+    top_k = cfg.averaging.top_k if cfg.averaging.weights == "top_k" else 1
+    best = ModelCheckpoint(
+        dirpath=out / "checkpoints",
+        filename="best" if top_k == 1 else "epoch{epoch:03d}",
+        auto_insert_metric_name=False,
+        monitor=module.monitor,
+        mode=module.metric.mode,
+        save_top_k=top_k,
+    )
+    # ModelCheckpoint's own save_last writes only when a top-k checkpoint was saved, so an interrupted fold
+    # would resume from its last improvement; this one is written at the end of every epoch.
+    last = ModelCheckpoint(dirpath=out / "checkpoints", filename="last", enable_version_counter=False)
+    callbacks = [best, last]
+    averaging = make_averaging(cfg.averaging)
+    if averaging is not None:
+        callbacks.append(averaging)
+    o, c = cfg.optim, cfg.callbacks
+    if o.freeze_backbone_epochs:
+        callbacks.append(
+            BackboneFinetuning(
+                unfreeze_backbone_at_epoch=o.freeze_backbone_epochs,
+                backbone_initial_lr=o.backbone_lr or o.lr,
+                lambda_func=lambda epoch: 1.0,  # the backbone then trains at its own constant rate
+                should_align=False,
+            )
+        )
+    if c.early_stopping_patience is not None:
+        callbacks.append(
+            EarlyStopping(
+                module.monitor,
+                patience=c.early_stopping_patience,
+                min_delta=c.early_stopping_min_delta,
+                mode=module.metric.mode,
+                check_on_train_epoch_end=False,  # the metric comes from validation
+            )
+        )
+    if c.accumulate_schedule:
+        callbacks.append(GradientAccumulationScheduler(dict(c.accumulate_schedule)))
+    if c.lr_monitor and logging:  # LearningRateMonitor refuses to run without a logger
+        callbacks.append(LearningRateMonitor(logging_interval="step"))
+    return callbacks
+
+
+def make_trainer(cfg: Config, module: CompetitionModule, out: Path, loggers: list | None = None) -> L.Trainer:
+    return L.Trainer(
+        **cfg.trainer_kwargs(),
+        callbacks=make_callbacks(cfg, module, out, bool(loggers)),
+        logger=loggers or False,
+        default_root_dir=out,
+    )
+
+
+def best_checkpoint(trainer: L.Trainer) -> ModelCheckpoint:
+    """The callback that keeps the best (or top-k) checkpoints by the validation metric."""
+    return next(cb for cb in trainer.checkpoint_callbacks if cb.monitor is not None)
