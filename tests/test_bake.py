@@ -28,6 +28,10 @@ def test_every_task_bakes_the_contract_layout(baked):
         "README.md",
         ".gitignore",
         "src/kaggle_baseline/cv.py",
+        "bundle.py",
+        "configs/sweep.yaml",
+        "scripts/parallel_folds.py",
+        "scripts/slurm_folds.sbatch",
         "tests",
     ):
         assert (project / path).exists(), path
@@ -104,8 +108,11 @@ def test_baked_project_is_ruff_clean(baked, tmp_path):
 
 
 def test_baked_project_tests_pass(baked, tmp_path):
-    """Its own suite, including a real fold on the demo data, on CPU and offline."""
-    done = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], baked.project_path, tmp_path)
+    """Its own suite, including a real fold on the demo data, on CPU and offline. An nlp bake differs from a
+    both bake only in its default config, so the tests that start processes of their own (DDP, parallel
+    folds, the Kaggle bundle, each with an explicit config) run in the vision and both bakes."""
+    select = ["-m", "not slow"] if baked.context["task"] == "nlp" else []
+    done = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *select], baked.project_path, tmp_path)
     assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-3000:]
     assert re.search(r"\d+ passed", done.stdout)
 

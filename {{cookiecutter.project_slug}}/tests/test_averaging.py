@@ -161,9 +161,11 @@ def test_swa_weights_are_the_mean_of_the_epoch_ends_with_batchnorm_recomputed(ti
     module, epoch_ends, predict = swa_fold(cfg)
     # A checkpoint saved at the validation of epoch e holds the average of the epochs from 1 to e - 1 (the
     # update follows the validation), and the raw weights beside it; before any update, the raw weights only.
+    # last.ckpt is saved at the very end of epoch e, after its update: the average of epochs 1 to e.
     for path in (cfg.fold_dir(0) / "checkpoints").glob("*.ckpt"):
         saved = torch.load(path, weights_only=True)
-        averaged, raw = epoch_ends[1 : saved["epoch"]], epoch_ends[saved["epoch"]]
+        end = saved["epoch"] + (path.name == "last.ckpt")
+        averaged, raw = epoch_ends[1:end], epoch_ends[saved["epoch"]]
         head = saved["state_dict"]["net.head.weight"]
         if averaged:
             torch.testing.assert_close(head, torch.stack(averaged).mean(dim=0))

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import PROJECT, TINY, make_cfg
+from omegaconf import OmegaConf
 
 from {{ cookiecutter.module_name }}.config import load_config
 from {{ cookiecutter.module_name }}.cv import train
@@ -56,10 +57,15 @@ def test_folds_run_in_parallel_then_merge_into_one_cv(digits_dir, tmp_path):
     assert len(pd.read_csv(experiment / "oof.csv")) == len(pd.read_csv(digits_dir / "train.csv"))
 
 
-def test_every_sweep_parameter_is_a_config_key_with_valid_values():
+def test_the_sweep_trains_config_keys_each_trial_in_its_own_experiment(monkeypatch):
     sweep = yaml.safe_load((PROJECT / "configs" / "sweep.yaml").read_text())
-    assert sweep["program"] == "train.py" and sweep["metric"]["name"].startswith("oof/")
-    for key, spec in sweep["parameters"].items():
-        values = spec.get("values") or [spec["min"], spec["max"]]
-        for value in values:
-            load_config(PROJECT / sweep["command"][sweep["command"].index("--config") + 1], [f"--{key}={value}"])
+    command = sweep["command"]
+    config = PROJECT / command[command.index("--config") + 1]
+    fixed = [arg for arg in command if arg.startswith("--experiment=")]
+    monkeypatch.setenv("WANDB_RUN_ID", "abc123")  # what the W&B agent sets for each trial
+    cfg = load_config(config, fixed)
+    assert cfg.experiment == "sweep-abc123" and sweep["metric"]["name"] == f"oof/{cfg.metric}"
+    assert sweep["program"] == "train.py" and command[-1] == "${args}"
+    for key, spec in sweep["parameters"].items():  # W&B passes each as --key=value
+        for value in spec.get("values") or [spec["min"], spec["max"]]:
+            assert OmegaConf.select(OmegaConf.structured(load_config(config, [f"--{key}={value}"])), key) == value

@@ -47,7 +47,9 @@ RUNTIME_KEYS = {
     "data.num_workers",
     "loggers",
     "callbacks.lr_monitor",
-    *(f"trainer.{key}" for key in ("devices", "num_nodes", "enable_progress_bar", "enable_model_summary", "profiler")),
+    *(f"trainer.{key}" for key in ("accelerator", "devices", "num_nodes", "strategy", "profiler")),
+    "trainer.enable_progress_bar",
+    "trainer.enable_model_summary",
 }
 
 
@@ -280,12 +282,12 @@ def train(cfg: Config, folds: Sequence[int], force: bool = False, resume: bool =
 
     Returns {"metric": name, "folds": {fold: score}, "cv": cv.json's contents or None}.
     """
-    check_hardware(cfg)
-    check_loggers(cfg)
     if cfg.task == "nlp":
         from .models.text import check_precision
 
-        check_precision(cfg)
+        check_precision(cfg)  # first: it says why T5 must not use float16, on any hardware
+    check_hardware(cfg)
+    check_loggers(cfg)
     competition = load_competition(cfg)
     if cfg.debug:
         for fold in folds:
