@@ -3,6 +3,7 @@
 import math
 from dataclasses import replace
 
+import numpy as np
 import pytest
 import torch
 import yaml
@@ -14,7 +15,7 @@ from {{ cookiecutter.module_name }}.cv import build_fold, train
 from {{ cookiecutter.module_name }}.data.competition import load_competition
 from {{ cookiecutter.module_name }}.tracking import check_loggers
 from {{ cookiecutter.module_name }}.trainer import check_hardware
-from {{ cookiecutter.module_name }}.tuning import find_batch_size, find_lr
+from {{ cookiecutter.module_name }}.tuning import find_batch_size, find_lr, steepest_descent
 from train import main
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -26,6 +27,14 @@ def test_lr_finder_writes_its_plot_and_a_finite_suggestion(cfg, tmp_path):
     assert math.isfinite(lr) and 1e-8 < lr < 1
     assert plot.read_bytes()[:8] == PNG and plot.stat().st_size > 10_000
     assert not cfg.experiment_dir.exists()  # the finder trains a throwaway copy of the fold
+
+
+def test_the_suggestion_is_the_steepest_fall_over_log_lr():
+    """A flat start with a wobble at tiny rates, then the loss falls between 1e-3 and 1e-2. Slopes taken over
+    the rate itself (Lightning 2.6's suggestion) would pick the wobble, where the rates are closest."""
+    lrs = np.logspace(-8, 0, 100)
+    losses = 2.3 - 0.6 / (1 + np.exp(-4 * (np.log10(lrs) + 2.5))) + 0.002 * np.sin(np.arange(100))
+    assert 1e-3 < lrs[steepest_descent(lrs, losses)] < 1e-2
 
 
 def test_find_lr_apply_trains_the_fold_with_the_suggestion(digits_dir, tmp_path, capsys):

@@ -6,6 +6,8 @@ import warnings
 # Lightning 2.6 checks a pytree class that torch 2.13 deprecates: a warning on every fit that the
 # user can do nothing about.
 warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
+# Lightning's all_gather (the validation rows of a DDP run) calls a torch function that 2.13 deprecates.
+warnings.filterwarnings("ignore", message=r".*distributed\.nn\.functional\.all_gather is deprecated.*")
 
 
 class _NoAdverts(logging.Filter):

@@ -11,10 +11,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import lightning as L
+import numpy as np
 from lightning.pytorch.tuner import Tuner
 
 from .atomic import write_atomic
-from .config import Config
+from .config import Config, ConfigError
 from .data.competition import load_competition
 from .data.datamodule import FoldDataModule
 from .models import build_net
@@ -26,27 +27,50 @@ def _fold(cfg: Config, fold: int, root: str):
     competition = load_competition(cfg)
     net = build_net(cfg, competition.problem)
     module, data = make_module(net, cfg, competition.problem), FoldDataModule(cfg, competition, fold, net)
+    # No validation (the LR finder resets limit_val_batches, so it is put off past the last epoch): the
+    # finders look at training steps only.
     kwargs = {**cfg.trainer_kwargs(), "num_sanity_val_steps": 0, "enable_progress_bar": False}
+    kwargs["check_val_every_n_epoch"] = 10**6
     trainer = L.Trainer(**kwargs, logger=False, enable_checkpointing=False, default_root_dir=root)
     return module, data, trainer
 
 
 def find_lr(cfg: Config, fold: int, plot: Path, num_training: int = 100) -> float:
     """Lightning's LR range test: the loss over `num_training` steps of exponentially growing learning rate
-    (every parameter group at the same rate), plotted to `plot`; returns the suggested rate (the steepest
-    descent of the loss)."""
+    (every parameter group at the same rate), plotted to `plot`; returns the suggested rate, where the loss
+    falls fastest."""
     # Enough epochs for num_training steps on a small dataset; the finder stops after num_training steps.
     cfg = replace(cfg, trainer=replace(cfg.trainer, max_epochs=max(cfg.trainer.max_epochs, num_training)))
     with tempfile.TemporaryDirectory(prefix="find-lr-") as root:
         module, data, trainer = _fold(cfg, fold, root)
         finder = Tuner(trainer).lr_find(module, datamodule=data, num_training=num_training, update_attr=False)
-    suggestion = finder.suggestion() if finder is not None else None
-    if suggestion is None:
+    if finder is None:  # Lightning skips it in a fast_dev_run
+        raise ConfigError(
+            "config key 'trainer.fast_dev_run': the LR finder does not run in a fast_dev_run; set it to 0"
+        )
+    lrs, losses = np.array(finder.results["lr"]), np.array(finder.results["loss"])
+    best = steepest_descent(lrs, losses)
+    if best is None:
         raise RuntimeError(f"the LR finder found no descent of the loss in {num_training} steps; try more steps")
-    figure = finder.plot(suggest=True)
-    figure.axes[0].set_title(f"{cfg.experiment}, fold {fold}: suggested lr {suggestion:.2e}")
+    figure = finder.plot(suggest=False)
+    axes = figure.axes[0]
+    axes.plot(lrs[best], losses[best], marker="o", markersize=10, color="red")
+    axes.set_title(f"{cfg.experiment}, fold {fold}: suggested lr {lrs[best]:.2e}")
     write_atomic(plot, lambda tmp: figure.savefig(tmp, format="png", dpi=100))
-    return float(suggestion)
+    return float(lrs[best])
+
+
+def steepest_descent(lrs: np.ndarray, losses: np.ndarray, skip_begin: int = 10, skip_end: int = 1) -> int | None:
+    """The index of the steepest descent of the loss over log10(lr), the rates being spaced evenly in log.
+
+    Not the finder's own suggestion(): Lightning 2.6 takes the slope over the rate itself, which points at
+    the flat start of the curve (Lightning issue 21141).
+    """
+    index = np.arange(len(losses))[skip_begin:-skip_end]
+    index = index[np.isfinite(losses[index])]
+    if len(index) < 2:
+        return None
+    return int(index[np.argmin(np.gradient(losses[index], np.log10(lrs[index])))])
 
 
 def find_batch_size(cfg: Config, fold: int, max_val: int = 8192) -> int:
