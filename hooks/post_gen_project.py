@@ -30,6 +30,15 @@ def prune(root: Path, task: str) -> None:
                 shutil.rmtree(path)
             elif path.exists():
                 path.unlink()
+        if paths:  # nothing of vision is pruned from an nlp project, its notebook cells neither
+            prune_cells(root / "notebooks" / "eda.ipynb", other)
+
+
+def prune_cells(notebook: Path, tag: str) -> None:
+    """Drop the notebook's cells tagged for a task the project does not have."""
+    content = json.loads(notebook.read_text())
+    content["cells"] = [cell for cell in content["cells"] if tag not in cell["metadata"].get("tags", [])]
+    notebook.write_text(json.dumps(content, indent=1, ensure_ascii=False) + "\n")
 
 
 if __name__ == "__main__":

@@ -97,3 +97,34 @@ def predict_from_bundle(bundle: Path, data_dir: Path, out: Path, experiment: str
         [sys.executable, *command, "--out", str(out)], cwd=bundle, env=env, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr[-3000:]
+
+
+def run_eda(cfg: Config, tmp_path: Path):
+    """notebooks/eda.ipynb executed headless (a fresh kernel, the project as its folder) on `cfg`'s data."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    from {{ cookiecutter.module_name }}.config import save_config
+
+    save_config(cfg, tmp_path / "eda.yaml")
+    # The kernel starts with this environment: the config to read, and Jupyter's own inline plots.
+    saved = dict(os.environ)
+    os.environ["EDA_CONFIG"] = str(tmp_path / "eda.yaml")
+    os.environ.pop("MPLBACKEND")
+    try:
+        notebook = nbformat.read(PROJECT / "notebooks" / "eda.ipynb", as_version=4)
+        where = {"metadata": {"path": str(PROJECT)}}  # the kernel's working folder
+        NotebookClient(notebook, timeout=600, kernel_name="python3", resources=where).execute()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return notebook
+
+
+def notebook_text(notebook) -> str:
+    """Everything the executed cells printed."""
+    return "\n".join(
+        output.get("text", "") + "".join(output.get("data", {}).get("text/plain", ""))
+        for cell in notebook.cells
+        for output in cell.get("outputs", [])
+    )

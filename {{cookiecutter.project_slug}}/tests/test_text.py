@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import PROJECT, predict_from_bundle
+from conftest import PROJECT, notebook_text, predict_from_bundle, run_eda
 
 from {{ cookiecutter.module_name }}.bundle import make_bundle
 from {{ cookiecutter.module_name }}.config import ConfigError, load_config
@@ -322,3 +322,9 @@ def test_the_kaggle_bundle_carries_the_tokenizer_and_predicts_offline(cfg, tmp_p
     finally:
         shutil.copytree(tmp_path / "elsewhere", cfg.model.name)
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "submission.csv"), expected)
+
+
+def test_the_eda_notebook_runs_on_the_text_demo(cfg, tmp_path):
+    text = notebook_text(run_eda(cfg, tmp_path))
+    assert "train 'text': 0 empty; characters median" in text and "tokens median" in text
+    assert "--- library = 'numpy'" in text

@@ -12,6 +12,7 @@ Layout under outputs/<experiment>/:
     fold<k>/metrics.json     the fold's score; written last, so it marks the fold as finished
     fold<k>/logs/version_<n>/  the CSV log of each attempt (a resumed fold adds one)
     oof.csv, cv.json         once every fold is finished: all OOF rows, one per training row, and the CV
+    *.png                    pictures of the OOF: confusion matrix, ROC/PR, residuals, scores per fold
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from .data.datamodule import FoldDataModule
 from .metrics import get_metric
 from .models import build_net, predict_loader
 from .module import make_module
+from .plots import save_oof_plots
 from .tracking import check_loggers, finish_wandb_run, log_cv, make_loggers
 from .trainer import best_checkpoint, check_hardware, make_trainer
 
@@ -242,7 +244,7 @@ def merge_oof(cfg: Config, competition: Competition) -> dict | None:
             result[f"cv{variant}"] = merged_oof(cfg, competition, f"oof{variant}.csv")[1]
     write_csv(oof, cfg.experiment_dir / "oof.csv")
     write_json(result, cfg.experiment_dir / "cv.json")
-    log_cv(cfg, result)
+    log_cv(cfg, result, save_oof_plots(competition.problem, oof, result, cfg.experiment_dir))
     return result
 
 

@@ -87,8 +87,8 @@ def finish_wandb_run(summary: dict | None = None) -> None:
         wandb.finish()
 
 
-def log_cv(cfg: Config, result: dict) -> None:
-    """One more run in the experiment's group, holding the CV score and the per-fold table."""
+def log_cv(cfg: Config, result: dict, plots: list[Path] = ()) -> None:
+    """One more run in the experiment's group, holding the CV score, the per-fold table and the OOF plots."""
     mode = wandb_mode(cfg)
     if mode == "disabled":
         return
@@ -113,4 +113,4 @@ def log_cv(cfg: Config, result: dict) -> None:
             }
         )
         table = wandb.Table(columns=["fold", cfg.metric], data=[[k, s] for k, s in enumerate(result["folds"])])
-        run.log({"cv/folds": table})
+        run.log({"cv/folds": table, **{f"cv/{path.stem}": wandb.Image(str(path)) for path in plots}})

@@ -1,0 +1,74 @@
+"""Every finished experiment under outputs/ in one table, best CV first, with the tricks each one used."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+
+def tricks(config: dict) -> str:
+    """The switches of a config that are on, in a few words."""
+    mixup, optim, averaging = config["mixup"], config["optim"], config["averaging"]
+    used = [f"{config['trainer']['max_epochs']} epochs", f"lr {optim['lr']:g}"]
+    used += [f"{name} {mixup[f'{name}_alpha']:g}" for name in ("mixup", "cutmix") if mixup[f"{name}_alpha"] > 0]
+    if optim["label_smoothing"]:
+        used.append(f"label smoothing {optim['label_smoothing']:g}")
+    if averaging["ema"]:
+        used.append("EMA")
+    if averaging["weights"] == "top_k":
+        used.append(f"top-{averaging['top_k']} mean")
+    if averaging["weights"] == "swa":
+        used.append(f"SWA from epoch {averaging['swa_start_epoch']}")
+    if config["tta"]["views"] != ["identity"]:
+        used.append(f"TTA x{len(config['tta']['views'])}")
+    if optim["freeze_backbone_epochs"]:
+        used.append(f"frozen backbone {optim['freeze_backbone_epochs']} epochs")
+    if optim.get("layer_decay", 1) != 1:
+        used.append(f"layer decay {optim['layer_decay']:g}")
+    return ", ".join(used)
+
+
+def experiments(output_dir: str | Path) -> pd.DataFrame:
+    """One row per experiment with a cv.json, sorted by metric, then best CV first (by the metric's direction)."""
+    rows = []
+    for cv_json in sorted(Path(output_dir).glob("*/cv.json")):
+        result = json.loads(cv_json.read_text())
+        config = yaml.safe_load((cv_json.parent / "config.yaml").read_text())
+        rows.append(
+            {
+                "experiment": cv_json.parent.name,
+                "metric": result["metric"],
+                "cv": result["cv"],
+                "fold std": result["std"],
+                "folds": len(result["folds"]),
+                "model": config["model"]["name"],
+                "tricks": tricks(config),
+                "higher_is_better": result["higher_is_better"],
+            }
+        )
+    table = pd.DataFrame(
+        rows, columns=["experiment", "metric", "cv", "fold std", "folds", "model", "tricks", "higher_is_better"]
+    )
+    table["rank"] = table.cv.where(table.higher_is_better, -table.cv)
+    table = table.sort_values(["metric", "rank"], ascending=[True, False]).drop(columns=["rank", "higher_is_better"])
+    return table.reset_index(drop=True)
+
+
+def print_report(output_dir: str | Path) -> pd.DataFrame:
+    table = experiments(output_dir)
+    if table.empty:
+        print(f"no finished experiment under {output_dir}/ (a cv.json is written once every fold has trained)")
+        return table
+    unfinished = sorted(
+        path.name
+        for path in Path(output_dir).glob("*/")
+        if (path / "config.yaml").exists() and not (path / "cv.json").exists()
+    )
+    with pd.option_context("display.max_colwidth", 80, "display.width", 200):
+        print(table.to_string(index=False, float_format=lambda value: f"{value:.4f}"))
+    if unfinished:
+        print(f"\nnot finished yet (no cv.json): {', '.join(unfinished)}")
+    return table

@@ -1,0 +1,99 @@
+"""Pictures of the OOF after a CV run, and the report that compares experiments."""
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import TINY, make_cfg
+from PIL import Image
+
+from {{ cookiecutter.module_name }}.cv import train
+from {{ cookiecutter.module_name }}.plots import save_oof_plots
+from {{ cookiecutter.module_name }}.problem import Problem
+from {{ cookiecutter.module_name }}.report import experiments
+from report import main as report_main
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def assert_picture(path):
+    """A PNG that decodes, of a real size, not a blank canvas."""
+    assert path.read_bytes()[:8] == PNG and path.stat().st_size > 8_000, path
+    with Image.open(path) as image:
+        pixels = np.asarray(image.convert("L"))
+    assert min(pixels.shape) > 200 and pixels.std() > 10, path
+
+
+@pytest.fixture(scope="module")
+def two_runs(digits_dir, tmp_path_factory):
+    """Two 2-fold experiments, the second with fewer steps and label smoothing."""
+    outputs = tmp_path_factory.mktemp("outputs")
+    first = replace(make_cfg(digits_dir, outputs, n_folds=2, **TINY), experiment="longer")
+    second = replace(first, experiment="shorter", trainer=replace(first.trainer, limit_train_batches=2))
+    second = replace(second, optim=replace(second.optim, label_smoothing=0.1))
+    return [(cfg, train(cfg, folds=[0, 1])["cv"]) for cfg in (first, second)]
+
+
+def test_a_cv_run_saves_its_plots_beside_cv_json(two_runs):
+    cfg, _ = two_runs[0]
+    for name in ("confusion_matrix.png", "fold_scores.png"):
+        assert_picture(cfg.experiment_dir / name)
+    assert not (cfg.experiment_dir / "roc_pr.png").exists()  # multiclass: no ROC curve
+
+
+def rows(kind, targets, preds, columns):
+    frame = pd.DataFrame(targets, columns=columns)
+    problem = Problem.from_train(kind, columns, frame, "test")
+    return problem, pd.concat([frame, pd.DataFrame(preds, columns=problem.pred_columns)], axis=1)
+
+
+@pytest.mark.parametrize(
+    ("kind", "files"),
+    [
+        ("binary", {"confusion_matrix.png", "roc_pr.png"}),
+        ("regression", {"regression.png"}),
+        ("multilabel", {"confusion_matrix.png"}),
+    ],
+)
+def test_each_problem_gets_its_plots(kind, files, tmp_path):
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 2, (200, 2)).astype(float)
+    noisy = np.clip(truth + rng.normal(0, 0.4, truth.shape), 0, 1)
+    if kind == "binary":
+        problem, oof = rows(kind, np.where(truth[:, 0] > 0, "yes", "no"), noisy[:, :1], ["label"])
+    elif kind == "regression":
+        problem, oof = rows(kind, truth * 10, truth * 10 + rng.normal(0, 1, truth.shape), ["a", "b"])
+    else:
+        problem, oof = rows(kind, truth.astype(int), noisy, ["a", "b"])
+    result = {"metric": "m", "folds": [0.7, 0.8], "cv": 0.75}
+    paths = save_oof_plots(problem, oof, result, tmp_path)
+    assert {path.name for path in paths} == files | {"fold_scores.png"}
+    for path in paths:
+        assert_picture(path)
+
+
+def test_the_report_lists_experiments_best_first_with_their_tricks(two_runs, capsys):
+    first, second = two_runs
+    table = report_main(["--output_dir", first[0].output_dir])
+    best, worst = sorted(two_runs, key=lambda run: run[1]["cv"], reverse=True)
+    assert table.experiment.tolist() == [best[0].experiment, worst[0].experiment]
+    assert table.cv.tolist() == [best[1]["cv"], worst[1]["cv"]]
+    assert table.set_index("experiment").loc["shorter", "fold std"] == pytest.approx(second[1]["std"])
+    assert "label smoothing 0.1" in table.set_index("experiment").loc["shorter", "tricks"]
+    printed = capsys.readouterr().out
+    assert printed.index(best[0].experiment) < printed.index(worst[0].experiment)
+
+
+def test_a_lower_is_better_metric_ranks_the_lowest_first(two_runs, tmp_path):
+    import shutil
+
+    for (cfg, _), cv in zip(two_runs, (0.3, 0.2), strict=True):
+        folder = tmp_path / cfg.experiment
+        shutil.copytree(cfg.experiment_dir, folder)
+        result = json.loads((folder / "cv.json").read_text())
+        (folder / "cv.json").write_text(
+            json.dumps({**result, "metric": "log_loss", "higher_is_better": False, "cv": cv})
+        )
+    assert experiments(tmp_path).experiment.tolist() == ["shorter", "longer"]
