@@ -32,6 +32,8 @@ def test_every_task_bakes_the_contract_layout(baked):
         "configs/sweep.yaml",
         "scripts/parallel_folds.py",
         "scripts/slurm_folds.sbatch",
+        "notebooks/eda.ipynb",
+        "report.py",
         "tests",
     ):
         assert (project / path).exists(), path
@@ -39,6 +41,13 @@ def test_every_task_bakes_the_contract_layout(baked):
     assert [(project / path).exists() for path in NLP_ONLY] == [nlp] * len(NLP_ONLY)
     default = "configs/nlp.yaml" if baked.context["task"] == "nlp" else "configs/vision.yaml"
     assert f'DEFAULT_CONFIG = "{default}"' in (project / "src/kaggle_baseline/config.py").read_text()
+
+
+def test_the_eda_notebook_keeps_the_cells_of_the_tasks_baked(baked):
+    cells = json.loads((baked.project_path / "notebooks" / "eda.ipynb").read_text())["cells"]
+    tags = {tag for cell in cells for tag in cell["metadata"].get("tags", [])}
+    assert tags == ({"vision"} if baked.context["task"] == "vision" else {"vision", "nlp"})
+    assert not [cell for cell in cells if cell.get("outputs")]
 
 
 def test_no_file_is_left_unrendered(baked):
