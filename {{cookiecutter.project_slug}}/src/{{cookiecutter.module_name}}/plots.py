@@ -21,13 +21,13 @@ def fold_scores(result: dict) -> Figure:
     figure = Figure(figsize=(6, 4))
     ax = figure.subplots()
     folds = np.arange(len(result["folds"]))
-    ax.bar(folds, result["folds"], color="tab:blue", label="fold")
-    ax.axhline(result["cv"], color="tab:red", label=f"CV {result['cv']:.4f}")
-    ax.set(xticks=folds, xlabel="fold", ylabel=result["metric"], title=f"{result['metric']} per fold")
+    ax.bar(folds, result["folds"], color="tab:blue")
+    ax.axhline(result["cv"], color="tab:red")
+    title = f"{result['metric']} per fold; the line: CV {result['cv']:.4f}"
+    ax.set(xticks=folds, xlabel="fold", ylabel=result["metric"], title=title)
     low, high = min(*result["folds"], result["cv"]), max(*result["folds"], result["cv"])
     margin = (high - low) * 0.5 or abs(high) * 0.05 or 0.05
     ax.set_ylim(low - margin, high + margin)
-    ax.legend(loc="lower right")
     return figure
 
 
