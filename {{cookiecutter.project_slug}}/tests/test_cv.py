@@ -111,6 +111,8 @@ def test_wandb_offline_writes_one_run_per_fold_and_one_for_the_cv(digits_dir, tm
     contents = [next(run.glob("*.wandb")).read_bytes() for run in runs]
     assert all(any(name in content for content in contents) for name in names)
     assert all(cfg.experiment.encode() in content for content in contents)  # the group
+    images = {path.name.split("_")[0] for path in cfg.experiment_dir.glob("wandb/*/files/media/images/cv/*.png")}
+    assert images == {"confusion", "fold"}  # the OOF plots, in the cv run
 
 
 def test_metric_direction_sets_the_checkpoint_mode(tiny):
