@@ -116,12 +116,14 @@ def test_baked_project_is_ruff_clean(baked, tmp_path):
         assert done.returncode == 0, done.stdout + done.stderr
 
 
-# What each bake's own suite runs here. Every test runs in the both bake. A vision bake is the both bake
-# less the NLP files: its suite, less the tests that start processes of their own (DDP, parallel folds,
-# the Kaggle bundle). An nlp bake differs from the both bake only in its default config: the tests of
-# the texts, the config and the sweep.
+# What each bake's own suite runs here: every test runs in the both bake. A vision bake is the both bake
+# less the NLP files (and notebook cells): every test module is imported, and the tests of the entry
+# points, the config, the images and the notebook run. An nlp bake differs from the both bake only in its
+# default config: the tests of the texts, the config and the sweep. Tests that start processes of their
+# own (DDP, parallel folds, the Kaggle bundle) run in the both bake.
+VISION = ["test_config.py", "test_train.py", "test_predict.py", "test_vision.py", "test_eda.py"]
 SUITES = {
-    "vision": ["-m", "not slow"],
+    "vision": ["-m", "not slow", *(f"tests/{name}" for name in VISION)],
     "nlp": ["-m", "not slow", "tests/test_config.py", "tests/test_text.py", "tests/test_scale.py"],
     "both": [],
 }
@@ -129,8 +131,10 @@ SUITES = {
 
 def test_baked_project_tests_pass(baked, tmp_path):
     """Its own suite, including a real fold on the demo data, on CPU and offline."""
-    select = SUITES[baked.context["task"]]
-    done = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *select], baked.project_path, tmp_path)
+    pytest = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    collected = run([*pytest, "--collect-only"], baked.project_path, tmp_path)
+    assert collected.returncode == 0, collected.stdout[-3000:]  # every test module imports
+    done = run([*pytest, *SUITES[baked.context["task"]]], baked.project_path, tmp_path)
     assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-3000:]
     assert re.search(r"\d+ passed", done.stdout)
 

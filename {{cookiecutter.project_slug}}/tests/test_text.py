@@ -1,6 +1,7 @@
 """The NLP baseline on the docstrings demo, with tiny transformers built from their configs and a tokenizer
 trained on the fly: nothing is downloaded."""
 
+import math
 import shutil
 from dataclasses import replace
 
@@ -10,6 +11,7 @@ import pytest
 import torch
 from conftest import PROJECT, notebook_text, predict_from_bundle, run_eda
 
+from {{ cookiecutter.module_name }}.bench import bench, print_bench
 from {{ cookiecutter.module_name }}.bundle import make_bundle
 from {{ cookiecutter.module_name }}.config import ConfigError, load_config
 from {{ cookiecutter.module_name }}.cv import build_fold, train
@@ -328,3 +330,10 @@ def test_the_eda_notebook_runs_on_the_text_demo(cfg, tmp_path):
     text = notebook_text(run_eda(cfg, tmp_path))
     assert "train 'text': 0 empty; characters median" in text and "tokens median" in text
     assert "--- library = 'numpy'" in text
+
+
+def test_the_bench_compares_dynamic_and_fixed_padding(cfg, capsys):
+    report = bench(replace(cfg, data=replace(cfg.data, batch_size=16)), steps=8, repeats=1, warmup=2)
+    print_bench(report)
+    assert math.isfinite(report["padding"]["ratio"]) and report["pipeline"]["tokens_per_s"] > 0
+    assert "padding: to max_length" in capsys.readouterr().out

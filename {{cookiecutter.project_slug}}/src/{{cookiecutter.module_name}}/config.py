@@ -164,6 +164,7 @@ class TrainerConfig:
     Lightning's default."""
 
     max_epochs: int = 10
+    max_steps: int = -1  # stop after this many optimizer steps; -1: after max_epochs
     accelerator: str = "auto"  # auto, cpu, gpu
     devices: Any = "auto"  # a count or a list of GPU indices; several run DDP (set strategy: ddp)
     strategy: str = "auto"  # ddp for several GPUs; ddp_find_unused_parameters_true if some weights go unused

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
@@ -52,6 +53,7 @@ def make_loader(cfg: Config, dataset: Dataset, train: bool = False, batch_size: 
         drop_last=train and cfg.task == "vision",
         collate_fn=getattr(dataset, "collate", None),  # text: pads each batch to its longest text
         num_workers=workers,
+        pin_memory=torch.cuda.is_available(),  # faster copies to the GPU
         persistent_workers=workers > 0,
         worker_init_fn=worker_init_fn,
     )

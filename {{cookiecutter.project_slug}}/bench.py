@@ -1,0 +1,35 @@
+"""Measure this machine: the project's Lightning loop against a plain PyTorch loop, the data pipeline, TTA
+(vision) and padding (NLP). Nothing is written to outputs/.
+
+python bench.py                                   the default config, fold 0
+python bench.py --config configs/vision.yaml --steps 60 --repeats 5
+python bench.py --trainer.precision bf16-mixed --model.channels_last true   any config key, as in train.py
+"""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # albumentations would ask PyPI for updates
+
+from {{ cookiecutter.module_name }}.bench import bench, print_bench
+from {{ cookiecutter.module_name }}.config import parse_args
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False
+    )
+    parser.add_argument("--steps", type=int, default=40, help="training steps per timed run")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs of each loop, alternated")
+    parser.add_argument("--warmup", type=int, default=5, help="first steps of each run left out of its time")
+    args, cfg = parse_args(parser, argv)
+    report = bench(cfg, args.steps, args.repeats, args.warmup)
+    print_bench(report)
+    return report
+
+
+if __name__ == "__main__":
+    main()

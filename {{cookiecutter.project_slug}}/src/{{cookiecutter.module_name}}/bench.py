@@ -1,0 +1,250 @@
+"""How fast this machine trains and predicts, measured, not guessed.
+
+- The training loop: the same network, data, optimizer, schedule and number of steps run through the
+  project's LightningModule and Trainer (its callbacks and loggers) and through a plain PyTorch loop,
+  alternated and repeated in one process; batches fed from memory and through the real DataLoader. Each
+  run's steady state is the median time between steps after a warm-up; Lightning's start-up (from fit()
+  to its first step) is reported apart.
+- The data pipeline alone (images or tokens per second) against the model's step time from memory.
+- Prediction with TTA: k views against one.
+- Texts: dynamic padding and length grouping against padding every batch to data.max_length.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+import warnings
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch
+from torch.optim.lr_scheduler import LambdaLR
+from torch.utils.data import DataLoader
+
+from .config import Config
+from .cv import build_fold
+from .data.competition import load_competition
+from .models import predict_loader
+from .module import lr_factor
+from .tracking import finish_wandb_run, make_loggers
+from .tta import VIEWS
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+class StepTimer(L.Callback):
+    """The time at the start of every training step (the GPU drained first, so a step's time is its own)."""
+
+    def __init__(self):
+        self.times: list[float] = []
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        _sync(pl_module.device)
+        self.times.append(time.perf_counter())
+
+
+def steady(times: list[float], warmup: int) -> float:
+    """The median seconds per step after `warmup` steps."""
+    return statistics.median(np.diff(times[warmup:]))
+
+
+def _fresh(cfg: Config, competition, out: Path, logging: bool = False):
+    """Fold 0 built the way train.py builds it (with its loggers when `logging`), under `out`, validation
+    off: only training steps are timed."""
+    trainer = replace(cfg.trainer, limit_val_batches=0, num_sanity_val_steps=0)
+    cfg = replace(cfg, output_dir=str(out), trainer=trainer)
+    loggers = make_loggers(cfg, 0, cfg.fold_dir(0)) if logging else None
+    module, data, trainer, _ = build_fold(cfg, competition, 0, loggers)
+    return module, data, trainer
+
+
+def lightning_run(cfg: Config, competition, batches, steps: int) -> tuple[float, list[float]]:
+    """Lightning's start-up (fit() to the first step) and its step times; batches: an iterable or None for
+    the fold's own DataLoader."""
+    cfg = replace(cfg, trainer=replace(cfg.trainer, max_steps=steps, max_epochs=-1, limit_train_batches=None))
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        module, data, trainer = _fresh(cfg, competition, Path(tmp), logging=True)
+        timer = StepTimer()
+        trainer.callbacks.append(timer)
+        start = time.perf_counter()
+        try:
+            trainer.fit(module, datamodule=data) if batches is None else trainer.fit(module, train_dataloaders=batches)
+        finally:
+            finish_wandb_run()
+    return timer.times[0] - start, timer.times
+
+
+def plain_run(cfg: Config, competition, batches, steps: int, device: torch.device) -> list[float]:
+    """A hand-written loop over the same network, loss, optimizer and schedule: the baseline."""
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        module, data, _ = _fresh(cfg, competition, Path(tmp))
+    o = cfg.optim
+    optimizer = torch.optim.AdamW(module.param_groups(), weight_decay=o.weight_decay)
+    schedule = LambdaLR(optimizer, partial(lr_factor, total=steps, warmup=max(1, steps // 10), schedule=o.schedule))
+    module.to(device).train()
+    source = batches if batches is not None else data.train_dataloader()
+    precision = cfg.trainer.precision  # the same autocast as Lightning's mixed precision
+    autocast = partial(torch.autocast, device.type, torch.bfloat16 if "bf16" in precision else torch.float16)
+    times = []
+    while len(times) < steps:
+        for batch in source:
+            if len(times) == steps:
+                break
+            _sync(device)
+            times.append(time.perf_counter())
+            batch = {key: value.to(device, non_blocking=True) for key, value in batch.items()}
+            with autocast(enabled=precision.endswith("-mixed")):
+                loss = module.loss_fn(module(batch), batch["target"])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+    return times
+
+
+def memory_batches(cfg: Config, competition, count: int) -> DataLoader:
+    """`count` batches of the training loader, made once and kept: training from memory. (A DataLoader that
+    hands them out as they are, since Lightning reads a list as several loaders.)"""
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        _, data, _ = _fresh(cfg, competition, Path(tmp))
+    batches = []
+    while len(batches) < count:
+        batches.extend(data.train_dataloader())
+    return DataLoader(batches[:count], batch_size=None)
+
+
+def loop_overhead(cfg: Config, steps: int, repeats: int, warmup: int) -> dict:
+    """Median steady-state seconds per step of each loop and source, and their ratios, over `repeats`."""
+    competition = load_competition(cfg)
+    device = torch.device("cuda" if torch.cuda.is_available() and cfg.trainer.accelerator != "cpu" else "cpu")
+    memory = memory_batches(cfg, competition, steps)
+    runs: dict[str, list[float]] = {}
+    startup = []
+    for _ in range(repeats):  # alternated, so a slow spell of the machine hits both loops
+        for source, batches in (("memory", memory), ("pipeline", None)):
+            seconds, times = lightning_run(cfg, competition, batches, steps)
+            startup.append(seconds)
+            runs.setdefault(f"lightning/{source}", []).append(steady(times, warmup))
+            runs.setdefault(f"plain/{source}", []).append(
+                steady(plain_run(cfg, competition, batches, steps, device), warmup)
+            )
+    result = {name: statistics.median(values) for name, values in runs.items()}
+    for source in ("memory", "pipeline"):
+        result[f"ratio/{source}"] = result[f"lightning/{source}"] / result[f"plain/{source}"]
+    result["lightning_startup_s"] = statistics.median(startup)
+    result["batch_size"] = cfg.data.batch_size
+    return result
+
+
+def pipeline_throughput(cfg: Config, batches: int) -> dict:
+    """Items (and tokens, for texts) per second out of the training DataLoader alone."""
+    competition = load_competition(cfg)
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        _, data, _ = _fresh(cfg, competition, Path(tmp))
+    loader, items, tokens = data.train_dataloader(), 0, 0
+    iterator = iter(loader)
+    next(iterator)  # workers started, first batch made: start-up, not throughput
+    start = time.perf_counter()
+    for _ in range(batches):
+        try:
+            batch = next(iterator)
+        except StopIteration:
+            iterator = iter(loader)
+            batch = next(iterator)
+        items += len(batch["target"])
+        tokens += int(batch["attention_mask"].sum()) if "attention_mask" in batch else 0
+    seconds = time.perf_counter() - start
+    return {"items_per_s": items / seconds, **({"tokens_per_s": tokens / seconds} if tokens else {})}
+
+
+def tta_cost(cfg: Config, repeats: int) -> dict:
+    """Seconds to predict the validation fold with every D4 view against the identity alone."""
+    competition = load_competition(cfg)
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        module, data, _ = _fresh(cfg, competition, Path(tmp))
+    device = torch.device("cuda" if torch.cuda.is_available() and cfg.trainer.accelerator != "cpu" else "cpu")
+    views = list(VIEWS)
+
+    def seconds(views: list[str]) -> float:
+        start = time.perf_counter()
+        predict_loader(module.net, data.val_dataloader(), competition.problem, views, device)
+        _sync(device)
+        return time.perf_counter() - start
+
+    seconds(["identity"])  # warm-up
+    one = statistics.median(seconds(["identity"]) for _ in range(repeats))
+    all_views = statistics.median(seconds(views) for _ in range(repeats))
+    return {"views": len(views), "one_view_s": one, "all_views_s": all_views, "ratio": all_views / one}
+
+
+def padding_cost(cfg: Config, steps: int, warmup: int) -> dict:
+    """Texts: seconds per training step with dynamic padding and length grouping, and with every batch
+    padded to data.max_length."""
+    competition = load_competition(cfg)
+    result = {}
+    for name, data in (
+        ("dynamic", replace(cfg.data, padding="dynamic", group_by_length=True)),
+        ("max_length", replace(cfg.data, padding="max_length", group_by_length=False)),
+    ):
+        _, times = lightning_run(replace(cfg, data=data), competition, None, steps)
+        result[f"{name}_s_per_step"] = steady(times, warmup)
+    result["ratio"] = result["max_length_s_per_step"] / result["dynamic_s_per_step"]
+    return result
+
+
+def bench(cfg: Config, steps: int = 40, repeats: int = 3, warmup: int = 5) -> dict:
+    quiet = replace(cfg.trainer, enable_progress_bar=False, enable_model_summary=False)
+    cfg = replace(cfg, trainer=quiet)
+    with warnings.catch_warnings():  # validation is off on purpose, and Lightning says so at every run
+        warnings.filterwarnings("ignore", message=".*(no `val_dataloader`|could not find the monitored key).*")
+        return _bench(cfg, steps, repeats, warmup)
+
+
+def _bench(cfg: Config, steps: int, repeats: int, warmup: int) -> dict:
+    report = {"loop": loop_overhead(cfg, steps, repeats, warmup)}
+    step = report["loop"]["plain/memory"]
+    report["pipeline"] = pipeline_throughput(cfg, steps)
+    report["pipeline"]["model_items_per_s"] = cfg.data.batch_size / step
+    if cfg.task == "vision":
+        report["tta"] = tta_cost(cfg, repeats)
+    else:
+        report["padding"] = padding_cost(cfg, steps, warmup)
+    return report
+
+
+def print_bench(report: dict) -> None:
+    loop, pipe = report["loop"], report["pipeline"]
+    device = torch.cuda.get_device_name() if torch.cuda.is_available() else f"CPU, {torch.get_num_threads()} threads"
+    print(f"\nBench on {device}, batch {loop['batch_size']} (medians of the repeats; seconds per training step)")
+    print(f"{'':>10}  {'lightning':>10}  {'plain':>10}  {'ratio':>6}")
+    for source in ("memory", "pipeline"):
+        lightning, plain, ratio = loop[f"lightning/{source}"], loop[f"plain/{source}"], loop[f"ratio/{source}"]
+        print(f"{source:>10}  {lightning:>10.4f}  {plain:>10.4f}  {ratio:>6.3f}")
+    print(f"Lightning start-up (fit() to the first step): {loop['lightning_startup_s']:.2f} s, apart from the above")
+    starved = pipe["items_per_s"] < pipe["model_items_per_s"]
+    tokens = f", {pipe['tokens_per_s']:.0f} tokens/s" if "tokens_per_s" in pipe else ""
+    print(
+        f"data pipeline alone: {pipe['items_per_s']:.0f} items/s{tokens}; the model takes "
+        f"{pipe['model_items_per_s']:.0f} items/s from memory"
+        + (": the loader is the bottleneck (raise data.num_workers)" if starved else ": the loader keeps up")
+    )
+    if "tta" in report:
+        t = report["tta"]
+        print(
+            f"TTA: {t['views']} views {t['all_views_s']:.2f} s against 1 view {t['one_view_s']:.2f} s = "
+            f"{t['ratio']:.2f}x (at most {t['views']}x expected)"
+        )
+    if "padding" in report:
+        p = report["padding"]
+        print(
+            f"padding: to max_length {p['max_length_s_per_step']:.4f} s/step, dynamic + grouped "
+            f"{p['dynamic_s_per_step']:.4f} s/step = {p['ratio']:.2f}x faster"
+        )
