@@ -22,6 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from .config import Config, save_config
+from .inference import trained_folds
 
 PROJECT = Path(__file__).resolve().parents[2]  # holds predict.py and src/
 PACKAGE = Path(__file__).resolve().parent
@@ -74,9 +75,7 @@ def bundled_config(cfg: Config) -> Config:
 
 
 def write_bundle(cfg: Config, folder: Path, competition: str, user: str) -> None:
-    folds = [k for k in range(cfg.cv.n_folds) if (cfg.fold_dir(k) / "model.safetensors").exists()]
-    if not folds:
-        raise FileNotFoundError(f"no trained fold under {cfg.experiment_dir}: run python train.py --fold all first")
+    folds = trained_folds(cfg)
     shutil.copy2(PROJECT / "predict.py", folder / "predict.py")
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copytree(PACKAGE, folder / "src" / PACKAGE.name, ignore=ignore)

@@ -97,12 +97,18 @@ def trained_config(cfg: Config, overrides: list[str]) -> Config:
     return load_config(saved, overrides)
 
 
-def predict(cfg: Config, out: Path | None = None) -> Path:
-    """Average the finished folds' test predictions and write `out` (outputs/<experiment>/submission.csv)."""
-    competition = load_competition(cfg, folds=False)
+def trained_folds(cfg: Config) -> list[int]:
+    """The folds with exported weights (model.safetensors); at least one, or an error saying what to run."""
     folds = [k for k in range(cfg.cv.n_folds) if (cfg.fold_dir(k) / "model.safetensors").exists()]
     if not folds:
         raise FileNotFoundError(f"no trained fold under {cfg.experiment_dir}: run python train.py --fold all first")
+    return folds
+
+
+def predict(cfg: Config, out: Path | None = None) -> Path:
+    """Average the finished folds' test predictions and write `out` (outputs/<experiment>/submission.csv)."""
+    competition = load_competition(cfg, folds=False)
+    folds = trained_folds(cfg)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     preds = np.mean([predict_fold(cfg, competition, fold, device) for fold in folds], axis=0)
     submission = submission_table(cfg, competition, preds)
