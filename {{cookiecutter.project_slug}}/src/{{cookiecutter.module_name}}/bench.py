@@ -121,10 +121,8 @@ def memory_batches(cfg: Config, competition, count: int) -> DataLoader:
     return DataLoader(batches[:count], batch_size=None)
 
 
-def loop_overhead(cfg: Config, steps: int, repeats: int, warmup: int) -> dict:
+def loop_overhead(cfg: Config, competition, device: torch.device, steps: int, repeats: int, warmup: int) -> dict:
     """Median steady-state seconds per step of each loop and source, and their ratios, over `repeats`."""
-    competition = load_competition(cfg)
-    device = torch.device("cuda" if torch.cuda.is_available() and cfg.trainer.accelerator != "cpu" else "cpu")
     memory = memory_batches(cfg, competition, steps)
     runs: dict[str, list[float]] = {}
     startup = []
@@ -144,9 +142,8 @@ def loop_overhead(cfg: Config, steps: int, repeats: int, warmup: int) -> dict:
     return result
 
 
-def pipeline_throughput(cfg: Config, batches: int) -> dict:
+def pipeline_throughput(cfg: Config, competition, batches: int) -> dict:
     """Items (and tokens, for texts) per second out of the training DataLoader alone."""
-    competition = load_competition(cfg)
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         _, data, _ = _fresh(cfg, competition, Path(tmp))
     loader, items, tokens = data.train_dataloader(), 0, 0
@@ -165,12 +162,10 @@ def pipeline_throughput(cfg: Config, batches: int) -> dict:
     return {"items_per_s": items / seconds, **({"tokens_per_s": tokens / seconds} if tokens else {})}
 
 
-def tta_cost(cfg: Config, repeats: int) -> dict:
+def tta_cost(cfg: Config, competition, device: torch.device, repeats: int) -> dict:
     """Seconds to predict the validation fold with every D4 view against the identity alone."""
-    competition = load_competition(cfg)
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         module, data, _ = _fresh(cfg, competition, Path(tmp))
-    device = torch.device("cuda" if torch.cuda.is_available() and cfg.trainer.accelerator != "cpu" else "cpu")
     views = list(VIEWS)
 
     def seconds(views: list[str]) -> float:
@@ -185,10 +180,9 @@ def tta_cost(cfg: Config, repeats: int) -> dict:
     return {"views": len(views), "one_view_s": one, "all_views_s": all_views, "ratio": all_views / one}
 
 
-def padding_cost(cfg: Config, steps: int, warmup: int) -> dict:
+def padding_cost(cfg: Config, competition, steps: int, warmup: int) -> dict:
     """Texts: seconds per training step with dynamic padding and length grouping, and with every batch
     padded to data.max_length."""
-    competition = load_competition(cfg)
     result = {}
     for name, data in (
         ("dynamic", replace(cfg.data, padding="dynamic", group_by_length=True)),
@@ -209,14 +203,16 @@ def bench(cfg: Config, steps: int = 40, repeats: int = 3, warmup: int = 5) -> di
 
 
 def _bench(cfg: Config, steps: int, repeats: int, warmup: int) -> dict:
-    report = {"loop": loop_overhead(cfg, steps, repeats, warmup)}
+    competition = load_competition(cfg)  # read once; every measurement builds its own fold from it
+    device = torch.device("cuda" if torch.cuda.is_available() and cfg.trainer.accelerator != "cpu" else "cpu")
+    report = {"loop": loop_overhead(cfg, competition, device, steps, repeats, warmup)}
     step = report["loop"]["plain/memory"]
-    report["pipeline"] = pipeline_throughput(cfg, steps)
+    report["pipeline"] = pipeline_throughput(cfg, competition, steps)
     report["pipeline"]["model_items_per_s"] = cfg.data.batch_size / step
     if cfg.task == "vision":
-        report["tta"] = tta_cost(cfg, repeats)
+        report["tta"] = tta_cost(cfg, competition, device, repeats)
     else:
-        report["padding"] = padding_cost(cfg, steps, warmup)
+        report["padding"] = padding_cost(cfg, competition, steps, warmup)
     return report
 
 
