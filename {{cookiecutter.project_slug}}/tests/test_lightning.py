@@ -129,6 +129,8 @@ def test_float16_without_a_gpu_is_refused_before_training(tiny):
         check_hardware(cfg)
     with pytest.raises(ConfigError, match=r"trainer\.precision"):
         train(cfg, folds=[0])
+    with pytest.raises(ConfigError, match=r"trainer\.precision"):  # the finders train as well
+        find_lr(cfg, 0, cfg.experiment_dir / "lr.png")
     assert not cfg.experiment_dir.exists()
 
 

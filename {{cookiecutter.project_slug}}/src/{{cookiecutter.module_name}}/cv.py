@@ -279,17 +279,22 @@ def print_table(cfg: Config, result: dict) -> None:
     print(f"\nExperiment {cfg.experiment!r} ({cfg.experiment_dir}/cv.json):\n" + "\n".join(lines))
 
 
-def train(cfg: Config, folds: Sequence[int], force: bool = False, resume: bool = False) -> dict:
-    """Train the given folds, skipping finished ones unless `force`; merge the CV once all folds exist.
-
-    Returns {"metric": name, "folds": {fold: score}, "cv": cv.json's contents or None}.
-    """
+def check_can_run(cfg: Config) -> None:
+    """Refuse, before anything is written, what this machine or these libraries cannot run."""
     if cfg.task == "nlp":
         from .models.text import check_precision
 
         check_precision(cfg)  # first: it says why T5 must not use float16, on any hardware
     check_hardware(cfg)
     check_loggers(cfg)
+
+
+def train(cfg: Config, folds: Sequence[int], force: bool = False, resume: bool = False) -> dict:
+    """Train the given folds, skipping finished ones unless `force`; merge the CV once all folds exist.
+
+    Returns {"metric": name, "folds": {fold: score}, "cv": cv.json's contents or None}.
+    """
+    check_can_run(cfg)
     competition = load_competition(cfg)
     if cfg.debug:
         for fold in folds:

@@ -16,6 +16,7 @@ from lightning.pytorch.tuner import Tuner
 
 from .atomic import write_atomic
 from .config import Config, ConfigError
+from .cv import check_can_run
 from .data.competition import load_competition
 from .data.datamodule import FoldDataModule
 from .models import build_net
@@ -23,6 +24,7 @@ from .module import make_module
 
 
 def _fold(cfg: Config, fold: int, root: str):
+    check_can_run(cfg)  # the finders train too: the same refusals as train.py's
     L.seed_everything(cfg.seed, workers=True)
     competition = load_competition(cfg)
     net = build_net(cfg, competition.problem)
