@@ -76,6 +76,16 @@ def cfg(digits_dir, tmp_path) -> Config:
     return make_cfg(digits_dir, tmp_path / "outputs")
 
 
+@pytest.fixture(scope="session")
+def two_folds(digits_dir, tmp_path_factory) -> Config:
+    """Two folds of one short epoch, trained once for the tests that predict from them."""
+    from {{ cookiecutter.module_name }}.cv import train
+
+    cfg = make_cfg(digits_dir, tmp_path_factory.mktemp("outputs"), n_folds=2, **TINY)
+    train(cfg, folds=[0, 1])
+    return cfg
+
+
 @pytest.fixture
 def tiny(digits_dir, tmp_path) -> Config:
     """Three folds of one short epoch."""

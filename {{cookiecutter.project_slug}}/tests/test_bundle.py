@@ -5,22 +5,14 @@ import shutil
 
 import pandas as pd
 import pytest
-from conftest import TINY, make_cfg, predict_from_bundle
+from conftest import predict_from_bundle
 
 from {{ cookiecutter.module_name }}.bundle import make_bundle
-from {{ cookiecutter.module_name }}.cv import train
 from {{ cookiecutter.module_name }}.inference import predict
 
 
-@pytest.fixture(scope="module")
-def trained(digits_dir, tmp_path_factory):
-    cfg = make_cfg(digits_dir, tmp_path_factory.mktemp("outputs"), n_folds=2, **TINY)
-    train(cfg, folds=[0, 1])
-    return cfg
-
-
-def test_the_bundle_holds_code_weights_config_and_kaggle_metadata(trained, tmp_path):
-    bundle = make_bundle(trained, tmp_path / "bundle", competition="digit-recognizer")
+def test_the_bundle_holds_code_weights_config_and_kaggle_metadata(two_folds, tmp_path):
+    bundle = make_bundle(two_folds, tmp_path / "bundle", competition="digit-recognizer")
     assert (bundle / "predict.py").is_file() and (bundle / "src").is_dir()
     assert not list(bundle.rglob("__pycache__"))
     weights = sorted(p.relative_to(bundle).as_posix() for p in bundle.rglob("*.safetensors"))
@@ -35,11 +27,11 @@ def test_the_bundle_holds_code_weights_config_and_kaggle_metadata(trained, tmp_p
 
 
 @pytest.mark.slow
-def test_the_bundle_alone_predicts_the_same_submission_as_predict_py(trained, tmp_path):
-    expected = pd.read_csv(predict(trained))
-    bundle = make_bundle(trained, tmp_path / "made" / "bundle")
+def test_the_bundle_alone_predicts_the_same_submission_as_predict_py(two_folds, tmp_path):
+    expected = pd.read_csv(predict(two_folds))
+    bundle = make_bundle(two_folds, tmp_path / "made" / "bundle")
     clean = tmp_path / "kaggle" / "input" / "bundle"
     shutil.copytree(bundle, clean)  # somewhere else, away from the project and its outputs
     shutil.rmtree(bundle)
-    predict_from_bundle(clean, trained.data.dir, tmp_path / "submission.csv", trained.experiment)
+    predict_from_bundle(clean, two_folds.data.dir, tmp_path / "submission.csv", two_folds.experiment)
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "submission.csv"), expected)

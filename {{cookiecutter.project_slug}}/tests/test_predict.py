@@ -3,49 +3,41 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TINY, make_cfg
+from conftest import make_cfg
 
-from {{ cookiecutter.module_name }}.cv import train
 from {{ cookiecutter.module_name }}.data.competition import load_competition
 from {{ cookiecutter.module_name }}.inference import predict, predict_fold, validate_submission
 
 
-@pytest.fixture(scope="module")
-def trained(digits_dir, tmp_path_factory):
-    cfg = make_cfg(digits_dir, tmp_path_factory.mktemp("outputs"), n_folds=2, **TINY)
-    train(cfg, folds=[0, 1])
-    return cfg
-
-
-def test_submission_is_the_fold_mean_in_the_sample_layout(trained):
-    path = predict(trained)
+def test_submission_is_the_fold_mean_in_the_sample_layout(two_folds):
+    path = predict(two_folds)
     submission = pd.read_csv(path)
-    sample = pd.read_csv(f"{trained.data.dir}/sample_submission.csv")
+    sample = pd.read_csv(f"{two_folds.data.dir}/sample_submission.csv")
     assert list(submission.columns) == list(sample.columns)
     assert submission["id"].tolist() == sample["id"].tolist()
-    competition = load_competition(trained)
-    mean = np.mean([predict_fold(trained, competition, k, "cpu") for k in range(2)], axis=0)
+    competition = load_competition(two_folds)
+    mean = np.mean([predict_fold(two_folds, competition, k, "cpu") for k in range(2)], axis=0)
     assert submission["label"].tolist() == mean.argmax(axis=1).tolist()  # digits' classes are 0..9
-    assert path == trained.experiment_dir / "submission.csv"
+    assert path == two_folds.experiment_dir / "submission.csv"
     assert not list(path.parent.glob(".submission.csv.*"))  # no temporary file left behind
 
 
-def test_predict_reads_the_data_without_writing_to_it(trained, tmp_path):
+def test_predict_reads_the_data_without_writing_to_it(two_folds, tmp_path):
     """A Kaggle kernel's /kaggle/input is read-only: predict needs no folds file there."""
     import shutil
 
     kaggle_input = tmp_path / "input"
-    shutil.copytree(trained.data.dir, kaggle_input, ignore=shutil.ignore_patterns("folds-*"))
+    shutil.copytree(two_folds.data.dir, kaggle_input, ignore=shutil.ignore_patterns("folds-*"))
     before = sorted(p.name for p in kaggle_input.iterdir())
-    predict(replace(trained, data=replace(trained.data, dir=str(kaggle_input))))
+    predict(replace(two_folds, data=replace(two_folds.data, dir=str(kaggle_input))))
     assert sorted(p.name for p in kaggle_input.iterdir()) == before
 
 
-def test_probability_submission_is_refused_when_the_sample_wants_labels(trained):
+def test_probability_submission_is_refused_when_the_sample_wants_labels(two_folds):
     with pytest.raises(
         ValueError, match=r"columns \['id', '0', '1'.*differ from sample_submission.csv's \['id', 'label'\]"
     ):
-        predict(replace(trained, submission="probability"))
+        predict(replace(two_folds, submission="probability"))
 
 
 def test_predict_without_trained_folds_says_what_to_run(digits_dir, tmp_path):
