@@ -20,6 +20,8 @@ os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # albumentations would a
 
 from {{ cookiecutter.module_name }}.config import Config, ConfigError, load_config, parse_args
 from {{ cookiecutter.module_name }}.cv import train
+from {{ cookiecutter.module_name }}.data.competition import DataError
+from {{ cookiecutter.module_name }}.trainer import NonFiniteLossError
 
 
 def parse_folds(text: str, n_folds: int) -> list[int]:
@@ -79,8 +81,10 @@ def main(argv: list[str] | None = None) -> dict | None:
             if cfg is None:
                 return None
         return train(cfg, folds, force=args.force, resume=args.resume)
-    except ConfigError as error:
+    except (ConfigError, DataError) as error:  # refused before training: nothing was written
         parser.exit(2, f"error: {error}\n")
+    except NonFiniteLossError as error:
+        parser.exit(1, f"error: {error}\n")
 
 
 if __name__ == "__main__":

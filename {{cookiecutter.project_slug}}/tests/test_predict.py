@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from conftest import make_cfg
 
-from {{ cookiecutter.module_name }}.data.competition import load_competition
+from {{ cookiecutter.module_name }}.data.competition import DataError, load_competition
 from {{ cookiecutter.module_name }}.inference import predict, predict_fold, validate_submission
 
 
@@ -35,7 +35,7 @@ def test_predict_reads_the_data_without_writing_to_it(two_folds, tmp_path):
 
 def test_probability_submission_is_refused_when_the_sample_wants_labels(two_folds):
     with pytest.raises(
-        ValueError, match=r"columns \['id', '0', '1'.*differ from sample_submission.csv's \['id', 'label'\]"
+        DataError, match=r"sample_submission.csv has columns \['id', 'label'\], but this config writes \['id', '0', '1'"
     ):
         predict(replace(two_folds, submission="probability"))
 

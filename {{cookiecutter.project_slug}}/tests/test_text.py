@@ -15,7 +15,7 @@ from {{ cookiecutter.module_name }}.bench import bench, print_bench
 from {{ cookiecutter.module_name }}.bundle import make_bundle
 from {{ cookiecutter.module_name }}.config import ConfigError, load_config
 from {{ cookiecutter.module_name }}.cv import build_fold, train
-from {{ cookiecutter.module_name }}.data.competition import load_competition
+from {{ cookiecutter.module_name }}.data.competition import DataError, load_competition
 from {{ cookiecutter.module_name }}.data.datamodule import FoldDataModule
 from {{ cookiecutter.module_name }}.data.loaders import make_loader
 from {{ cookiecutter.module_name }}.demo import tiny_t5_config, train_tokenizer, write_docstrings
@@ -130,15 +130,21 @@ def test_texts_are_tokenized_once_not_every_epoch(cfg, monkeypatch):
     assert len(calls) == 2  # the training rows and the validation rows, once each
 
 
-def test_an_empty_text_is_refused_naming_the_column_and_row(cfg, tmp_path):
+def test_an_empty_text_is_refused_naming_the_column_and_row(cfg, tmp_path, capsys):
     rows = pd.read_csv(f"{cfg.data.dir}/train.csv")
     rows.loc[5, "text"] = " "
     data_dir = tmp_path / "data"
     shutil.copytree(cfg.data.dir, data_dir)
     rows.to_csv(data_dir / "train.csv", index=False)
     cfg = replace(cfg, data=replace(cfg.data, dir=str(data_dir)))
-    with pytest.raises(ValueError, match=f"text column 'text' is empty in 1 rows, first in row id '{rows.id[5]}'"):
-        FoldDataModule(cfg, load_competition(cfg), 0, TextModel(cfg.model, 3))
+    with pytest.raises(
+        DataError, match=f"1 of {len(rows)} rows of train.csv .*row id '{rows.id[5]}', empty text in column 'text'"
+    ):
+        load_competition(cfg)
+    skipping = replace(cfg, data=replace(cfg.data, skip_bad_rows=True))
+    kept = load_competition(skipping).train
+    assert len(kept) == len(rows) - 1 and rows.id[5] not in set(kept.id)
+    assert f"left out 1 of {len(rows)} rows of train.csv" in capsys.readouterr().out
 
 
 def test_text2text_writes_label_strings_and_beats_chance(cfg):

@@ -63,6 +63,10 @@ class DataConfig:
     # backbone's mean and std) and ToTensorV2 are appended when missing.
     train_transforms: list[dict[str, Any]] = field(default_factory=list)
     valid_transforms: list[dict[str, Any]] = field(default_factory=list)
+    # Rows whose image is missing or unreadable, or whose text is empty: false refuses them, naming the
+    # first; true leaves such training rows out and predicts such test rows from a blank input, printing
+    # the count. Reads every image once to find the unreadable ones.
+    skip_bad_rows: bool = False
 
 
 @dataclass

@@ -35,11 +35,11 @@ from .config import Config, load_config, save_config
 from .data.competition import Competition, load_competition
 from .data.datamodule import FoldDataModule
 from .metrics import get_metric
-from .models import build_net, predict_loader
+from .models import build_net, describe_net, predict_loader
 from .module import make_module
 from .plots import save_oof_plots
 from .tracking import check_loggers, finish_wandb_run, log_cv, make_loggers
-from .trainer import best_checkpoint, check_hardware, make_trainer
+from .trainer import NonFiniteLossError, best_checkpoint, check_hardware, make_trainer
 
 # The other scores a fold may record beside its main one, and their column titles.
 VARIANTS = {"_no_tta": "no TTA", "_best": "best ckpt"}
@@ -133,7 +133,15 @@ def run_fold(cfg: Config, competition: Competition, fold: int, resume: bool = Fa
     module, data, trainer, checkpoint = build_fold(cfg, competition, fold, make_loggers(cfg, fold, out))
     score = None
     try:
-        trainer.fit(module, datamodule=data, ckpt_path=ckpt)
+        try:  # weights_only: a checkpoint is a pickle, and nothing in it but tensors and plain values may load
+            trainer.fit(module, datamodule=data, ckpt_path=ckpt, weights_only=True)
+        except NonFiniteLossError as error:
+            last = resume_checkpoint(out)
+            kept = f"its last good checkpoint, {last}, is kept" if last else "no epoch had finished to keep"
+            raise NonFiniteLossError(
+                f"fold {fold} stopped: {error}; {kept}. Lower optim.lr, set trainer.gradient_clip_val or use "
+                "trainer.precision 32-true, then train the fold again (--resume retries from the checkpoint)"
+            ) from None
         if not main:
             return None
         if not checkpoint.best_model_path:
@@ -141,7 +149,8 @@ def run_fold(cfg: Config, competition: Competition, fold: int, resume: bool = Fa
         predictions = fold_predictions(cfg, module, data, trainer, checkpoint)
         # The module now holds the chosen weights: the ones predict.py will use.
         # save_model stores tied weights (T5's embeddings) once and channels_last weights contiguously.
-        write_atomic(out / "model.safetensors", lambda tmp: save_model(module.net, str(tmp)))
+        metadata = describe_net(cfg, competition.problem)
+        write_atomic(out / "model.safetensors", lambda tmp: save_model(module.net, str(tmp), metadata))
         problem, targets = competition.problem, competition.problem.encode(data.valid_rows)
         result = {"fold": fold, "metric": cfg.metric, "weights": weights_used(cfg)}
         for variant, preds in predictions.items():  # "" first: the chosen weights, with TTA when on

@@ -13,26 +13,37 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from safetensors import safe_open
 from safetensors.torch import load_model
 
 from .atomic import write_csv
-from .config import Config, load_config
-from .data.competition import Competition, load_competition
+from .config import Config, ConfigError, load_config
+from .data.competition import Competition, load_competition, submission_columns
 from .data.loaders import make_dataset, make_loader
-from .models import build_net, predict_loader
+from .models import build_net, describe_net, predict_loader
 
 
 def load_fold_model(cfg: Config, competition: Competition, fold: int) -> torch.nn.Module:
+    """A fold's network with its weights from model.safetensors, refused (naming both) if they do not fit."""
+    path = cfg.fold_dir(fold) / "model.safetensors"
+    with safe_open(path, "pt") as weights:
+        saved = weights.metadata() or {}
+    wanted = describe_net(cfg, competition.problem)
+
+    def describe(net: dict[str, str]) -> str:
+        return f"{net.get('model')!r} ({net.get('mode') or 'vision'}) with {net.get('outputs')} outputs"
+
+    if saved and saved != wanted:
+        raise ConfigError(
+            f"{path} holds a {describe(saved)}, but this config builds a {describe(wanted)}: predict with the "
+            "config the fold was trained with (outputs/<experiment>/config.yaml and the same train.csv), or retrain"
+        )
     # The fold's own weights replace any pretrained ones: none are downloaded or read.
     net = build_net(replace(cfg, model=replace(cfg.model, pretrained=False)), competition.problem)
-    path = cfg.fold_dir(fold) / "model.safetensors"
     try:
         load_model(net, path)
     except RuntimeError as error:
-        raise RuntimeError(
-            f"{path} does not fit model {cfg.model.name!r} with {competition.problem.num_outputs} outputs: "
-            f"{str(error).splitlines()[1].strip()}"
-        ) from None
+        raise ConfigError(f"{path} does not fit a {describe(wanted)}: {str(error).splitlines()[1].strip()}") from None
     return net.eval()
 
 
@@ -43,20 +54,16 @@ def predict_fold(cfg: Config, competition: Competition, fold: int, device: torch
 
 
 def submission_table(cfg: Config, competition: Competition, preds: np.ndarray) -> pd.DataFrame:
-    """Predictions in the layout of sample_submission.csv, in its row order."""
+    """Predictions in the layout of sample_submission.csv, in its row order (its ids were checked against
+    test.csv's when the data was loaded)."""
     problem, id_col = competition.problem, cfg.data.id_col
-    if problem.kind == "multiclass" and cfg.submission == "probability":
-        values = pd.DataFrame(preds, columns=[str(c) for c in problem.classes])
-    elif problem.is_classification and cfg.submission == "label":
-        values = pd.DataFrame(problem.labels(preds), columns=list(problem.target_cols))
-    else:  # binary probability of the second class, multilabel probabilities, regression values
-        values = pd.DataFrame(preds, columns=list(problem.target_cols))
+    if problem.is_classification and cfg.submission == "label":
+        preds = problem.labels(preds)
+    # label: the labels; probability: one column per class (multiclass), else that of the second class
+    # (binary) or one per label (multilabel); regression: the values.
+    values = pd.DataFrame(preds, columns=submission_columns(cfg, problem)[1:])
     values.insert(0, id_col, competition.test[id_col].to_numpy())
-    sample_ids = competition.sample_submission[id_col]
-    unknown = set(sample_ids) - set(values[id_col])
-    if unknown:
-        raise ValueError(f"{len(unknown)} ids of sample_submission.csv are not in test.csv, e.g. {min(unknown)!r}")
-    return values.set_index(id_col).loc[sample_ids].reset_index()
+    return values.set_index(id_col).loc[competition.sample_submission[id_col]].reset_index()
 
 
 def validate_submission(submission: pd.DataFrame, sample: pd.DataFrame, id_col: str) -> None:

@@ -8,6 +8,7 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import (
     BackboneFinetuning,
+    Callback,
     EarlyStopping,
     GradientAccumulationScheduler,
     LearningRateMonitor,
@@ -39,6 +40,33 @@ def check_hardware(cfg: Config) -> None:
         )
 
 
+class NonFiniteLossError(FloatingPointError):
+    """The training loss became NaN or infinite; raised before it could reach the weights."""
+
+
+class Guards(Callback):
+    """Two guards of a fold's work. Every epoch starts from random generators seeded by (seed, epoch), so a
+    fold resumed from last.ckpt draws the same batches, augmentations, dropout and mixup as one never
+    interrupted. A NaN or infinite loss stops the fold before its backward pass, so no checkpoint is ever
+    written from broken weights."""
+
+    def __init__(self, seed: int):
+        self.seed = seed
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        seed = self.seed + trainer.current_epoch
+        L.seed_everything(seed, workers=True, verbose=False)
+        transform = getattr(trainer.train_dataloader.dataset, "transform", None)
+        if transform is not None:  # albumentations keeps its own generator
+            transform.set_random_seed(seed)
+
+    def on_before_backward(self, trainer: L.Trainer, pl_module: L.LightningModule, loss) -> None:
+        if not torch.isfinite(loss):
+            raise NonFiniteLossError(
+                f"the training loss is {loss.item()} at epoch {trainer.current_epoch}, step {trainer.global_step}"
+            )
+
+
 def make_callbacks(cfg: Config, module: CompetitionModule, out: Path, logging: bool) -> list:
     """The best (or top-k) checkpoints by the validation metric, last.ckpt after every epoch (for --resume),
     and the config's weight averaging, backbone freezing, early stopping, accumulation and LR logging."""
@@ -54,7 +82,7 @@ def make_callbacks(cfg: Config, module: CompetitionModule, out: Path, logging: b
     # ModelCheckpoint's own save_last writes only when a top-k checkpoint was saved, so an interrupted fold
     # would resume from its last improvement; this one is written at the end of every epoch.
     last = ModelCheckpoint(dirpath=out / "checkpoints", filename="last", enable_version_counter=False)
-    callbacks = [best, last]
+    callbacks = [best, last, Guards(cfg.seed)]
     averaging = make_averaging(cfg.averaging)
     if averaging is not None:
         callbacks.append(averaging)

@@ -1,7 +1,9 @@
-"""The competition's tables, read and checked once: train (with folds), test, sample submission."""
+"""The competition's tables, read and checked once, before any training: train (with folds), test, sample
+submission. A table, column, image or text that cannot serve the config is refused here, naming it."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,21 +15,8 @@ from ..folds import assign_folds
 from ..problem import Problem
 
 
-def read_table(path: Path, columns: list[str], id_col: str, what: str) -> pd.DataFrame:
-    if not path.is_file():
-        raise FileNotFoundError(f"{what} {path} does not exist: check data.dir and the file names in the config")
-    table = pd.read_csv(path)
-    missing = [c for c in columns if c not in table.columns]
-    if missing:
-        names = ", ".join(map(repr, missing))
-        raise ValueError(
-            f"{path} has no column {names} "
-            f"(its columns: {', '.join(table.columns)}); set the column names in the data section of the config"
-        )
-    duplicated = table[id_col].duplicated()
-    if duplicated.any():
-        raise ValueError(f"{path}: id column {id_col!r} is not unique ({table[id_col][duplicated].iloc[0]!r} repeats)")
-    return table
+class DataError(ValueError):
+    """Data that cannot serve the config as it stands; the message names the file, column or row."""
 
 
 @dataclass
@@ -38,15 +27,153 @@ class Competition:
     problem: Problem
 
 
-def load_competition(cfg: Config, folds: bool = True) -> Competition:
-    """The tables of data.dir; `folds=False` (prediction) neither needs nor writes the folds file."""
+def read_table(cfg: Config, key: str, columns: list[str]) -> pd.DataFrame:
+    """The CSV named by config key data.<key>, with the `columns` it needs and a unique id column."""
+    root, id_col = Path(cfg.data.dir), cfg.data.id_col
+    path = root / getattr(cfg.data, key)
+    if not root.is_dir():
+        raise DataError(f"config key 'data.dir': {root} is not a folder")
+    if not path.is_file():
+        raise DataError(f"config key 'data.{key}': {path} does not exist (its folder: {', '.join(ls(root))})")
+    table = pd.read_csv(path)
+    if table.empty:
+        raise DataError(f"{path} has no rows")
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise DataError(
+            f"{path} has no column {', '.join(map(repr, missing))} (its columns: {', '.join(table.columns)}); "
+            "set the column names in the data section of the config"
+        )
+    duplicated = table[id_col].duplicated()
+    if duplicated.any():
+        raise DataError(f"{path}: id column {id_col!r} is not unique ({table[id_col][duplicated].iloc[0]!r} repeats)")
+    return table
+
+
+def ls(folder: Path, limit: int = 8) -> list[str]:
+    names = sorted(p.name for p in folder.iterdir())
+    return names[:limit] + ["..."] * (len(names) > limit) or ["empty"]
+
+
+def image_paths(cfg: Config, rows: pd.DataFrame, split: str) -> list[Path]:
+    """Each row's image: the config's path template (data.train_image or data.test_image) filled from the row."""
+    key = "test_image" if split == "test" else "train_image"
+    template = getattr(cfg.data, key)
+    try:
+        return [Path(cfg.data.dir) / template.format(**row) for row in rows.to_dict("records")]
+    except (KeyError, IndexError, ValueError) as error:
+        raise DataError(
+            f"config key 'data.{key}': {template!r} cannot be filled from the {split} table's columns "
+            f"({', '.join(rows.columns)}): {error!r}"
+        ) from None
+
+
+def bad_inputs(cfg: Config, rows: pd.DataFrame, split: str, decode: bool) -> pd.Series:
+    """What is wrong with each row whose input cannot be read, indexed like `rows`: a missing image (or, with
+    `decode`, one that does not decode), or an empty text."""
+    if cfg.task == "nlp":
+        reasons = pd.Series("", index=rows.index)
+        for col in cfg.data.text_cols:
+            empty = rows[col].isna() | (rows[col].astype(str).str.strip() == "")
+            reasons[empty & (reasons == "")] = f"empty text in column {col!r}"
+        return reasons[reasons != ""]
+    paths = pd.Series(image_paths(cfg, rows, split), index=rows.index)
+    reasons = paths[~paths.map(Path.is_file)].map(lambda p: f"{p} does not exist")
+    if decode:  # reads every image once: worth it only when bad rows are to be skipped, not refused
+        from .vision import read_image
+
+        def unreadable(path: Path) -> bool:
+            try:
+                read_image(path)
+            except (FileNotFoundError, OSError):
+                return True
+            return False
+
+        present = paths.drop(reasons.index)
+        with ThreadPoolExecutor() as pool:  # OpenCV decodes outside the GIL
+            failed = list(pool.map(unreadable, present))
+        reasons = pd.concat([reasons, present[failed].map(lambda p: f"{p} is not a readable image")])
+    return reasons.sort_index()
+
+
+def check_inputs(cfg: Config, rows: pd.DataFrame, split: str) -> pd.DataFrame:
+    """`rows` whose inputs can be read. A bad row is refused, or with data.skip_bad_rows: a training row is
+    left out and a test row kept, to be predicted from a blank input (a submission needs every row)."""
+    skip, id_col = cfg.data.skip_bad_rows, cfg.data.id_col
+    reasons = bad_inputs(cfg, rows, split, decode=skip)
+    if reasons.empty:
+        return rows
+    table = getattr(cfg.data, "test_csv" if split == "test" else "train_csv")
+    first = f"first: row {id_col} {rows.loc[reasons.index[0], id_col]!r}, {reasons.iloc[0]}"
+    if not skip:
+        raise DataError(
+            f"{len(reasons)} of {len(rows)} rows of {table} have no usable input ({first}): fix the data or "
+            "its path in the config, or set data.skip_bad_rows: true to leave them out"
+        )
+    if split == "test":
+        print(
+            f"data.skip_bad_rows: {len(reasons)} of {len(rows)} rows of {table} are predicted from a blank "
+            f"input ({first})"
+        )
+        return rows
+    print(f"data.skip_bad_rows: left out {len(reasons)} of {len(rows)} rows of {table} ({first})")
+    return rows.drop(index=reasons.index).reset_index(drop=True)
+
+
+def submission_columns(cfg: Config, problem: Problem) -> list[str]:
+    """The columns submission.csv gets: the id, then the labels or values, or one probability per class."""
+    if problem.kind == "multiclass" and cfg.submission == "probability":
+        return [cfg.data.id_col, *map(str, problem.classes)]
+    return [cfg.data.id_col, *problem.target_cols]
+
+
+def check_like_train(cfg: Config, problem: Problem, test: pd.DataFrame, sample: pd.DataFrame) -> None:
+    """Refuse a sample submission this config cannot fill, and labels in test or the sample that train never has."""
     d = cfg.data
-    root = Path(d.dir)
-    ensure_demo(root)
-    train = read_table(root / d.train_csv, [d.id_col, *d.target_cols], d.id_col, "train table")
+    expected = submission_columns(cfg, problem)
+    if list(sample.columns) != expected:
+        raise DataError(
+            f"{d.sample_submission} has columns {list(sample.columns)}, but this config writes {expected} "
+            f"(data.target_cols {list(problem.target_cols)}, submission: {cfg.submission}): set them to match"
+        )
+    labels = problem.classes if problem.kind != "multilabel" else (0, 1)
+    tables = [(d.test_csv, test)]
+    if problem.is_classification and cfg.submission == "label":
+        tables.append((d.sample_submission, sample))
+    for name, table in tables:
+        for col in [c for c in problem.target_cols if c in table.columns]:
+            values = table[col].dropna()
+            if problem.is_classification and not values.isin(labels).all():
+                unknown = values[~values.isin(labels)].iloc[0]
+                raise DataError(
+                    f"{name} column {col!r} holds {unknown!r}, a label {d.train_csv} never has "
+                    f"(its labels: {', '.join(map(repr, labels[:20]))})"
+                )
+            if not problem.is_classification and not pd.api.types.is_numeric_dtype(values):
+                raise DataError(
+                    f"{name} column {col!r} holds {values.iloc[0]!r}, but {d.train_csv}'s targets are numbers"
+                )
+    unknown = set(sample[d.id_col]) - set(test[d.id_col])
+    if unknown:
+        raise DataError(
+            f"{len(unknown)} ids of {d.sample_submission} are not in {d.test_csv}, e.g. {min(unknown)!r}: "
+            "the two files must list the same rows"
+        )
+
+
+def load_competition(cfg: Config, folds: bool = True) -> Competition:
+    """The tables of data.dir, checked; `folds=False` (prediction) neither needs nor writes the folds file."""
+    d = cfg.data
+    ensure_demo(d.dir)
+    texts = d.text_cols if cfg.task == "nlp" else []
+    train = read_table(cfg, "train_csv", [d.id_col, *d.target_cols, *texts])
+    test = read_table(cfg, "test_csv", [d.id_col, *texts])
+    sample = read_table(cfg, "sample_submission", [d.id_col])
+    problem = Problem.from_train(cfg.problem, d.target_cols, train, str(Path(d.dir) / d.train_csv))
+    check_like_train(cfg, problem, test, sample)
+    if folds:  # the training rows' inputs are checked where they are used: predict.py reads no image of train
+        train = check_inputs(cfg, train, "train")
+    test = check_inputs(cfg, test, "test")
     return Competition(
-        train=assign_folds(train, cfg) if folds else train,
-        test=read_table(root / d.test_csv, [d.id_col], d.id_col, "test table"),
-        sample_submission=read_table(root / d.sample_submission, [d.id_col], d.id_col, "sample submission"),
-        problem=Problem.from_train(cfg.problem, d.target_cols, train, str(root / d.train_csv)),
+        train=assign_folds(train, cfg) if folds else train, test=test, sample_submission=sample, problem=problem
     )

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, RandomSampler
 
 from ..config import Config
 from ..problem import Problem
@@ -23,15 +21,27 @@ def make_dataset(cfg: Config, net: nn.Module, rows: pd.DataFrame, split: str, pr
         labels = None
         if problem and cfg.model.mode == "text2text":  # the label as text is what T5 learns to write
             labels = net.tokenizer(text_target=rows[problem.target_cols[0]].astype(str).tolist())["input_ids"]
-        return TextDataset(
-            rows, d.id_col, d.text_cols, net.tokenizer, d.max_length, targets, labels, d.padding == "max_length"
-        )
+        return TextDataset(rows, d.text_cols, net.tokenizer, d.max_length, targets, labels, d.padding == "max_length")
+    from .competition import image_paths
     from .vision import ImageDataset, config_transforms
 
-    image = d.test_image if split == "test" else d.train_image  # a path template filled from each row
-    paths = [Path(d.dir) / image.format(**row) for row in rows.to_dict("records")]
     transform = config_transforms(cfg, split == "train", *net.mean_std)
-    return ImageDataset(paths, targets, transform, cfg.model.in_chans)
+    # Test rows whose image did not read were kept on purpose (data.skip_bad_rows): a blank image stands in.
+    blank = d.image_size if split == "test" and d.skip_bad_rows else None
+    return ImageDataset(image_paths(cfg, rows, split), targets, transform, cfg.model.in_chans, blank)
+
+
+class EpochShuffle(RandomSampler):
+    """A shuffle whose order follows from (seed, epoch) alone, so a resumed fold sees the batches an
+    uninterrupted one would have. Lightning calls set_epoch before each epoch (and under DDP puts its
+    DistributedSampler, seeded the same way, in its place)."""
+
+    def __init__(self, dataset: Dataset, seed: int):
+        super().__init__(dataset, generator=torch.Generator().manual_seed(seed))
+        self.seed = seed
+
+    def set_epoch(self, epoch: int) -> None:
+        self.generator.manual_seed(self.seed + epoch)
 
 
 def make_loader(cfg: Config, dataset: Dataset, train: bool = False, batch_size: int | None = None) -> DataLoader:
@@ -40,15 +50,20 @@ def make_loader(cfg: Config, dataset: Dataset, train: bool = False, batch_size: 
         from transformers.trainer_pt_utils import LengthGroupedSampler
 
         # Shuffled, then sorted by length within chunks of 50 batches: little padding, still random batches.
+        # It shuffles with the global generator, which each epoch reseeds (trainer.Guards).
         sampler = LengthGroupedSampler(batch_size, lengths=dataset.lengths)
+    elif train:
+        sampler = EpochShuffle(dataset, cfg.seed)
     workers, worker_init_fn = cfg.data.num_workers, None
     if workers and train and cfg.task == "vision":
         from .vision import seed_worker as worker_init_fn  # seeds each worker's augmentations apart
     return DataLoader(
         dataset,
         batch_size=batch_size,
-        shuffle=train and sampler is None,
         sampler=sampler,
+        # Its own generator: starting an epoch's iterator then leaves the global one, which dropout and
+        # mixup draw from, as each epoch's reseeding set it, whether the fold was resumed or not.
+        generator=torch.Generator().manual_seed(cfg.seed),
         # An odd last batch of one image breaks BatchNorm and timm's batch mixup; text models have neither.
         drop_last=train and cfg.task == "vision",
         collate_fn=getattr(dataset, "collate", None),  # text: pads each batch to its longest text

@@ -19,7 +19,6 @@ class TextDataset(Dataset):
     def __init__(
         self,
         rows: pd.DataFrame,
-        id_col: str,
         text_cols: list[str],
         tokenizer: PreTrainedTokenizerBase,
         max_length: int,
@@ -27,15 +26,8 @@ class TextDataset(Dataset):
         labels: list[list[int]] | None = None,
         pad_to_max_length: bool = False,
     ):
-        texts = []
-        for col in text_cols:
-            empty = rows[col].isna() | (rows[col].astype(str).str.strip() == "")
-            if empty.any():
-                first = rows.loc[empty.idxmax(), id_col]
-                raise ValueError(
-                    f"text column {col!r} is empty in {int(empty.sum())} rows, first in row {id_col} {first!r}"
-                )
-            texts.append(rows[col].astype(str).tolist())
+        # Empty texts were refused, or kept on purpose (data.skip_bad_rows), when the data was loaded.
+        texts = [rows[col].fillna("").astype(str).tolist() for col in text_cols]
         self.encodings = tokenizer(*texts, truncation=True, max_length=max_length)["input_ids"]
         self.lengths = [len(ids) for ids in self.encodings]
         self.targets, self.labels = targets, labels

@@ -89,14 +89,27 @@ def seed_worker(worker_id: int) -> None:
 class ImageDataset(Dataset):
     """Rows of a competition table; items are {"image": CxHxW float tensor, "target": encoded target, "index": row}."""
 
-    def __init__(self, paths: list[Path], targets: np.ndarray | None, transform: A.Compose, channels: int = 3):
+    def __init__(
+        self,
+        paths: list[Path],
+        targets: np.ndarray | None,
+        transform: A.Compose,
+        channels: int = 3,
+        blank_size: int | None = None,
+    ):
         self.paths, self.targets, self.transform, self.channels = paths, targets, transform, channels
+        self.blank_size = blank_size  # set: an unreadable image becomes a black one of this size
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        image = read_image(self.paths[index], self.channels)
+        try:
+            image = read_image(self.paths[index], self.channels)
+        except FileNotFoundError:
+            if self.blank_size is None:
+                raise
+            image = np.zeros((self.blank_size, self.blank_size, self.channels), dtype=np.uint8)
         item = {"image": self.transform(image=image)["image"], "index": index}
         if self.targets is not None:
             item["target"] = torch.as_tensor(self.targets[index])

@@ -26,6 +26,16 @@ def build_net(cfg: Config, problem: Problem) -> nn.Module:
     return TextModel(cfg.model, problem.num_outputs)
 
 
+def describe_net(cfg: Config, problem: Problem) -> dict[str, str]:
+    """What a network is, as stored beside its weights in model.safetensors: enough to name both sides
+    when weights meet a network they do not fit."""
+    return {
+        "model": cfg.model.name,
+        "mode": cfg.model.mode if cfg.task == "nlp" else "",
+        "outputs": str(problem.num_outputs),
+    }
+
+
 def predict_batch(net: nn.Module, batch: dict, problem: Problem, views: Sequence[str] = ("identity",)) -> torch.Tensor:
     """A batch's predictions, [rows, outputs]: probabilities, or values for regression."""
     if "image" in batch:
