@@ -159,13 +159,11 @@ def swa_fold(cfg, *callbacks):
 def test_swa_weights_are_the_mean_of_the_epoch_ends_with_batchnorm_recomputed(tiny):
     cfg = with_averaging(replace(tiny, trainer=replace(tiny.trainer, max_epochs=3)), weights="swa", swa_start_epoch=1)
     module, epoch_ends, predict = swa_fold(cfg)
-    # A checkpoint saved at the validation of epoch e holds the average of the epochs from 1 to e - 1 (the
-    # update follows the validation), and the raw weights beside it; before any update, the raw weights only.
-    # last.ckpt is saved at the very end of epoch e, after its update: the average of epochs 1 to e.
+    # A checkpoint of epoch e holds what its validation scored, the average of epochs 1 to e, and the raw
+    # weights beside it; before the first update, the raw weights only.
     for path in (cfg.fold_dir(0) / "checkpoints").glob("*.ckpt"):
         saved = torch.load(path, weights_only=True)
-        end = saved["epoch"] + (path.name == "last.ckpt")
-        averaged, raw = epoch_ends[1:end], epoch_ends[saved["epoch"]]
+        averaged, raw = epoch_ends[1 : saved["epoch"] + 1], epoch_ends[saved["epoch"]]
         head = saved["state_dict"]["net.head.weight"]
         if averaged:
             torch.testing.assert_close(head, torch.stack(averaged).mean(dim=0))

@@ -28,6 +28,17 @@ from {{ cookiecutter.module_name }}.problem import Problem
 from {{ cookiecutter.module_name }}.trainer import NonFiniteLossError
 
 
+def test_each_row_of_the_troubleshooting_table_names_its_test():
+    section = (PROJECT / "README.md").read_text().split("## Troubleshooting\n")[1].split("\n## ")[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| mistake")]
+    assert len(rows) >= 20
+    for row in rows:
+        mistake, message, test = (cell.strip() for cell in row.strip("| ").split(" | "))
+        file, name = test.strip("`").split("::")
+        assert message.count("`") >= 2, f"{mistake}: the table should quote what the user sees"
+        assert f"def {name}(" in (PROJECT / "tests" / file).read_text(), f"{mistake}: no test {test}"
+
+
 def broken_copy(digits_dir: Path, tmp_path: Path, images: bool = False) -> Path:
     """A copy of the digits competition to break: its tables, and its image folders linked (or copied)."""
     folder = tmp_path / "data"

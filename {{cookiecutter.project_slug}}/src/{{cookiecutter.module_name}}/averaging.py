@@ -73,9 +73,17 @@ class SWA(Averaging):
     def __init__(self, start_epoch: int):
         super().__init__(use_buffers=True)  # no avg_fn: AveragedModel's running mean
         self.start_epoch = start_epoch
+        self._epoch_ends = False
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
+        # An epoch's weights join the average at its last batch, before its validation (Lightning's
+        # on_train_epoch_end comes after it): what validation scores is what the epoch's checkpoints hold.
+        last = batch_idx + 1 == trainer.num_training_batches
+        self._epoch_ends = last and trainer.current_epoch >= self.start_epoch
+        super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
 
     def should_update(self, step_idx: int | None = None, epoch_idx: int | None = None) -> bool:
-        return epoch_idx is not None and epoch_idx >= self.start_epoch
+        return step_idx is not None and self._epoch_ends
 
 
 def make_averaging(cfg: AveragingConfig) -> Averaging | None:

@@ -171,9 +171,8 @@ def load_competition(cfg: Config, folds: bool = True) -> Competition:
     sample = read_table(cfg, "sample_submission", [d.id_col])
     problem = Problem.from_train(cfg.problem, d.target_cols, train, str(Path(d.dir) / d.train_csv))
     check_like_train(cfg, problem, test, sample)
-    if folds:  # the training rows' inputs are checked where they are used: predict.py reads no image of train
-        train = check_inputs(cfg, train, "train")
+    if folds:  # predict.py reads no training input, so it checks none
+        # Folds first: leaving bad rows out (data.skip_bad_rows) keeps the split every experiment shares.
+        train = check_inputs(cfg, assign_folds(train, cfg), "train")
     test = check_inputs(cfg, test, "test")
-    return Competition(
-        train=assign_folds(train, cfg) if folds else train, test=test, sample_submission=sample, problem=problem
-    )
+    return Competition(train=train, test=test, sample_submission=sample, problem=problem)
