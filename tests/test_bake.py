@@ -120,11 +120,13 @@ def test_baked_project_is_ruff_clean(baked, tmp_path):
 # less the NLP files (and notebook cells): every test module is imported, and the tests of the entry
 # points, the config, the images and the notebook run. An nlp bake differs from the both bake only in its
 # default config: the tests of the texts, the config and the sweep. Tests that start processes of their
-# own (DDP, parallel folds, the Kaggle bundle) run in the both bake.
+# own (DDP, parallel folds, the Kaggle bundle, a killed fold) run in the both bake. Each bake checks that its
+# README's troubleshooting table names tests it has.
 VISION = ["test_config.py", "test_train.py", "test_predict.py", "test_vision.py", "test_eda.py"]
+TABLE = "tests/test_reliability.py::test_each_row_of_the_troubleshooting_table_names_its_test"
 SUITES = {
-    "vision": ["-m", "not slow", *(f"tests/{name}" for name in VISION)],
-    "nlp": ["-m", "not slow", "tests/test_config.py", "tests/test_text.py", "tests/test_scale.py"],
+    "vision": ["-m", "not slow", *(f"tests/{name}" for name in VISION), TABLE],
+    "nlp": ["-m", "not slow", "tests/test_config.py", "tests/test_text.py", "tests/test_scale.py", TABLE],
     "both": [],
 }
 

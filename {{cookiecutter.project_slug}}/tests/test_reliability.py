@@ -293,8 +293,8 @@ def test_credentials_never_reach_configs_logs_or_outputs(digits_dir, tmp_path, m
     train(cfg, folds=[0, 1])
     predict(cfg)
     make_bundle(cfg, tmp_path / "bundle")
-    written = [
-        path for root in (tmp_path / "outputs", tmp_path / "bundle") for path in root.rglob("*") if path.is_file()
-    ]
-    assert any("wandb" in path.parts for path in written)  # W&B wrote its offline runs there
+    # W&B's offline runs land beside the outputs, its debug logs in WANDB_DIR (a scratch folder in the tests)
+    roots = (tmp_path / "outputs", tmp_path / "bundle", Path(os.environ["WANDB_DIR"]))
+    written = [path for root in roots for path in root.rglob("*") if path.is_file()]
+    assert any(path.suffix == ".wandb" for path in written)  # W&B wrote its offline runs
     assert [path for path in written if secret.encode() in path.read_bytes()] == []
