@@ -20,7 +20,14 @@ from {{ cookiecutter.module_name }}.problem import Problem
     ],
 )
 def test_every_problem_type_trains_a_fold(derived_dir, tmp_path, problem, metric, targets, cv):
-    base = make_cfg(derived_dir, tmp_path, n_folds=3, **TINY)
+    folder = tmp_path / "data"  # the derived competition, with a sample submission of these targets
+    folder.mkdir()
+    for name in ("train", "test", "train.csv", "test.csv"):
+        (folder / name).symlink_to(derived_dir / name)
+    sample = pd.read_csv(derived_dir / "sample_submission.csv")[["id"]]
+    sample[targets] = pd.read_csv(derived_dir / "train.csv")[targets].iloc[0].to_numpy()  # a placeholder row
+    sample.to_csv(folder / "sample_submission.csv", index=False)
+    base = make_cfg(folder, tmp_path, n_folds=3, **TINY)
     cfg = replace(
         base, problem=problem, metric=metric, data=replace(base.data, target_cols=targets), cv=replace(base.cv, **cv)
     )

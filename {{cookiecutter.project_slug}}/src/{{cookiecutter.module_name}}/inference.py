@@ -26,24 +26,25 @@ from .models import build_net, describe_net, predict_loader
 def load_fold_model(cfg: Config, competition: Competition, fold: int) -> torch.nn.Module:
     """A fold's network with its weights from model.safetensors, refused (naming both) if they do not fit."""
     path = cfg.fold_dir(fold) / "model.safetensors"
-    with safe_open(path, "pt") as weights:
-        saved = weights.metadata() or {}
     wanted = describe_net(cfg, competition.problem)
+    with safe_open(path, "pt") as weights:  # its metadata also names tied weights (T5): keep what describes the net
+        saved = {key: value for key, value in (weights.metadata() or {}).items() if key in wanted}
 
     def describe(net: dict[str, str]) -> str:
         return f"{net.get('model')!r} ({net.get('mode') or 'vision'}) with {net.get('outputs')} outputs"
 
-    if saved and saved != wanted:
-        raise ConfigError(
-            f"{path} holds a {describe(saved)}, but this config builds a {describe(wanted)}: predict with the "
-            "config the fold was trained with (outputs/<experiment>/config.yaml and the same train.csv), or retrain"
-        )
+    # The model's name may change (a hub name, then a Kaggle dataset's folder): the mode, the outputs and the
+    # tensors themselves must not.
+    refusal = f"{path} holds a {describe(saved)}, but this config builds a {describe(wanted)}"
+    hint = "predict with the config the fold was trained with (outputs/<experiment>/config.yaml), or retrain"
+    if saved and (saved["mode"], saved["outputs"]) != (wanted["mode"], wanted["outputs"]):
+        raise ConfigError(f"{refusal}: {hint}")
     # The fold's own weights replace any pretrained ones: none are downloaded or read.
     net = build_net(replace(cfg, model=replace(cfg.model, pretrained=False)), competition.problem)
     try:
         load_model(net, path)
     except RuntimeError as error:
-        raise ConfigError(f"{path} does not fit a {describe(wanted)}: {str(error).splitlines()[1].strip()}") from None
+        raise ConfigError(f"{refusal} ({str(error).splitlines()[1].strip()}): {hint}") from None
     return net.eval()
 
 
