@@ -190,14 +190,21 @@ def test_a_fold_killed_mid_run_resumes_to_the_weights_of_an_uninterrupted_run(di
     killed, uninterrupted = cfg(tmp_path / "killed"), cfg(tmp_path / "uninterrupted")
     last = killed.fold_dir(0) / "checkpoints" / "last.ckpt"
     command = [sys.executable, "train.py", "--fold", "0", *overrides, "--output_dir", str(tmp_path / "killed")]
-    run = subprocess.Popen(command, cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    # A shell's background jobs ignore SIGINT, and the child would inherit that: give it a terminal's Ctrl+C.
+    terminal = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731
+    log = tmp_path / "train.log"
+    with log.open("w") as out:
+        run = subprocess.Popen(command, cwd=PROJECT, stdout=out, stderr=subprocess.STDOUT, preexec_fn=terminal)
     deadline = time.monotonic() + 300
-    while not last.exists():  # the first epoch has ended: kill it in the second
-        assert run.poll() is None and time.monotonic() < deadline, run.communicate()[0][-3000:]
+    while not last.exists():  # the first epoch has ended
+        assert run.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
         time.sleep(0.02)
-    run.send_signal(sig)
-    run.wait(timeout=120)
-    assert run.returncode != 0 and not (killed.fold_dir(0) / "metrics.json").exists()  # stopped mid-fold
+    time.sleep(0.5)  # into the second epoch's batches
+    while run.poll() is None:  # Python drops a KeyboardInterrupt that lands in a finalizer: press Ctrl+C again
+        run.send_signal(sig)
+        time.sleep(1)
+    stopped = run.returncode != 0 and not (killed.fold_dir(0) / "metrics.json").exists()
+    assert stopped, log.read_text()[-3000:]  # mid-fold
     assert torch.load(last, weights_only=True)["epoch"] < 3
 
     train(killed, folds=[0], resume=True)
