@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 import torch
 from conftest import PROJECT, TINY, make_cfg
+from safetensors.torch import load_file, save_file
 
 from {{ cookiecutter.module_name }} import cv
 from {{ cookiecutter.module_name }}.atomic import write_atomic, write_csv
@@ -190,8 +191,11 @@ def test_a_fold_killed_mid_run_resumes_to_the_weights_of_an_uninterrupted_run(di
     killed, uninterrupted = cfg(tmp_path / "killed"), cfg(tmp_path / "uninterrupted")
     last = killed.fold_dir(0) / "checkpoints" / "last.ckpt"
     command = [sys.executable, "train.py", "--fold", "0", *overrides, "--output_dir", str(tmp_path / "killed")]
-    # A shell's background jobs ignore SIGINT, and the child would inherit that: give it a terminal's Ctrl+C.
-    terminal = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731
+
+    def terminal() -> None:
+        """A shell's background jobs ignore SIGINT, and the child would inherit that: give it a terminal's Ctrl+C."""
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
     log = tmp_path / "train.log"
     with log.open("w") as out:
         run = subprocess.Popen(command, cwd=PROJECT, stdout=out, stderr=subprocess.STDOUT, preexec_fn=terminal)
@@ -254,7 +258,7 @@ def test_an_interrupted_write_leaves_the_old_file_and_no_partial_one(tmp_path):
     assert path.read_text() == before and os.listdir(tmp_path) == ["submission.csv"]
 
 
-def test_weights_of_another_model_or_class_count_are_refused_naming_both(two_folds):
+def test_weights_of_another_model_or_class_count_are_refused_naming_both(two_folds, tmp_path):
     competition = load_competition(two_folds, folds=False)
     other = replace(two_folds, model=replace(two_folds.model, name="resnet34"))
     with pytest.raises(
@@ -266,6 +270,12 @@ def test_weights_of_another_model_or_class_count_are_refused_naming_both(two_fol
         ConfigError, match=r"'resnet18' \(vision\) with 10 outputs, .* 'resnet18' \(vision\) with 5 outputs"
     ):
         load_fold_model(two_folds, five, 0)
+    # weights saved before model.safetensors described its network: torch's reason, and the config's side
+    older = replace(two_folds, output_dir=str(tmp_path))
+    older.fold_dir(0).mkdir(parents=True)
+    save_file(load_file(two_folds.fold_dir(0) / "model.safetensors"), older.fold_dir(0) / "model.safetensors")
+    with pytest.raises(ConfigError, match=r"does not fit a 'resnet18' \(vision\) with 5 outputs \(size mismatch"):
+        load_fold_model(older, five, 0)
 
 
 class RunsCode:

@@ -35,7 +35,10 @@ def load_fold_model(cfg: Config, competition: Competition, fold: int) -> torch.n
 
     # The model's name may change (a hub name, then a Kaggle dataset's folder): the mode, the outputs and the
     # tensors themselves must not.
-    refusal = f"{path} holds a {describe(saved)}, but this config builds a {describe(wanted)}"
+    if saved:
+        refusal = f"{path} holds a {describe(saved)}, but this config builds a {describe(wanted)}"
+    else:  # written before model.safetensors described its network
+        refusal = f"{path} does not fit a {describe(wanted)}"
     hint = "predict with the config the fold was trained with (outputs/<experiment>/config.yaml), or retrain"
     if saved and (saved["mode"], saved["outputs"]) != (wanted["mode"], wanted["outputs"]):
         raise ConfigError(f"{refusal}: {hint}")

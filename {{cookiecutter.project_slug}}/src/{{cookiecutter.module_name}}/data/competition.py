@@ -85,7 +85,7 @@ def bad_inputs(cfg: Config, rows: pd.DataFrame, split: str, decode: bool) -> pd.
         def unreadable(path: Path) -> bool:
             try:
                 read_image(path)
-            except (FileNotFoundError, OSError):
+            except OSError:  # read_image's FileNotFoundError among them
                 return True
             return False
 
