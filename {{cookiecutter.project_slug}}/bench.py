@@ -14,10 +14,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # albumentations would ask PyPI for updates
 
+from {{ cookiecutter.module_name }} import cli
 from {{ cookiecutter.module_name }}.bench import bench, print_bench
 from {{ cookiecutter.module_name }}.config import parse_args
 
 
+@cli.entry
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False

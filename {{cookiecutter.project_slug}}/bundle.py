@@ -14,11 +14,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # albumentations would ask PyPI for updates
 
+from {{ cookiecutter.module_name }} import cli
 from {{ cookiecutter.module_name }}.bundle import COMPETITION, make_bundle
 from {{ cookiecutter.module_name }}.config import parse_args
 from {{ cookiecutter.module_name }}.inference import trained_config
 
 
+@cli.entry
 def main(argv: list[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False

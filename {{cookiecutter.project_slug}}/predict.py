@@ -15,11 +15,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # albumentations would ask PyPI for updates
 
-from {{ cookiecutter.module_name }}.config import ConfigError, parse_args
-from {{ cookiecutter.module_name }}.data.competition import DataError
+from {{ cookiecutter.module_name }} import cli
+from {{ cookiecutter.module_name }}.config import parse_args
 from {{ cookiecutter.module_name }}.inference import predict, trained_config
 
 
+@cli.entry
 def main(argv: list[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False
@@ -28,10 +29,7 @@ def main(argv: list[str] | None = None) -> Path:
         "--out", type=Path, help="where to write submission.csv (default: beside the experiment's folds)"
     )
     args, cfg = parse_args(parser, argv)
-    try:
-        return predict(trained_config(cfg, args.overrides), args.out)
-    except (ConfigError, DataError) as error:
-        parser.exit(2, f"error: {error}\n")
+    return predict(trained_config(cfg, args.overrides), args.out)
 
 
 if __name__ == "__main__":

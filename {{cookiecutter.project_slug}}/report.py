@@ -10,9 +10,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 
+from {{ cookiecutter.module_name }} import cli
 from {{ cookiecutter.module_name }}.report import print_report
 
 
+@cli.entry
 def main(argv: list[str] | None = None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output_dir", default="outputs", help="the folder holding one folder per experiment")

@@ -18,17 +18,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # albumentations would ask PyPI for updates
 
+from {{ cookiecutter.module_name }} import cli
 from {{ cookiecutter.module_name }}.config import Config, ConfigError, load_config, parse_args
 from {{ cookiecutter.module_name }}.cv import train
-from {{ cookiecutter.module_name }}.data.competition import DataError
-from {{ cookiecutter.module_name }}.trainer import NonFiniteLossError
 
 
 def parse_folds(text: str, n_folds: int) -> list[int]:
     if text == "all":
         return list(range(n_folds))
     try:
-        folds = [int(part) for part in text.split(",")]
+        folds = list(dict.fromkeys(int(part) for part in text.split(",")))
     except ValueError:
         raise ConfigError(f"--fold {text!r}: give a fold number, a list such as 0,2, or all") from None
     for fold in folds:
@@ -58,6 +57,7 @@ def tune(args: argparse.Namespace, cfg: Config, fold: int) -> Config | None:
     return load_config(args.config, [*args.overrides, *found])
 
 
+@cli.entry
 def main(argv: list[str] | None = None) -> dict | None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False
@@ -74,17 +74,12 @@ def main(argv: list[str] | None = None) -> dict | None:
             help=f"run Lightning's {finder} finder on the first fold and print what it found; apply: train with it",
         )
     args, cfg = parse_args(parser, argv)
-    try:
-        folds = parse_folds(args.fold, cfg.cv.n_folds)
-        if args.find_lr or args.find_batch_size:
-            cfg = tune(args, cfg, folds[0])
-            if cfg is None:
-                return None
-        return train(cfg, folds, force=args.force, resume=args.resume)
-    except (ConfigError, DataError) as error:  # refused before training: nothing was written
-        parser.exit(2, f"error: {error}\n")
-    except NonFiniteLossError as error:
-        parser.exit(1, f"error: {error}\n")
+    folds = parse_folds(args.fold, cfg.cv.n_folds)
+    if args.find_lr or args.find_batch_size:
+        cfg = tune(args, cfg, folds[0])
+        if cfg is None:
+            return None
+    return train(cfg, folds, force=args.force, resume=args.resume)
 
 
 if __name__ == "__main__":

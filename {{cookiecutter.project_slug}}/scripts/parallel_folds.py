@@ -19,10 +19,13 @@ PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT / "src"))
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
-from {{ cookiecutter.module_name }}.config import parse_args  # noqa: E402
+from {{ cookiecutter.module_name }} import cli  # noqa: E402
+from {{ cookiecutter.module_name }}.config import ConfigError, parse_args  # noqa: E402
 from {{ cookiecutter.module_name }}.data.competition import load_competition  # noqa: E402
+from {{ cookiecutter.module_name }}.folds import save_folds  # noqa: E402
 
 
+@cli.entry
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--devices", required=True, help="GPU indices (or cpu), one fold at a time on each: 0,1,2,3")
@@ -32,8 +35,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(ours)
     known, cfg = parse_args(argparse.ArgumentParser(), flags)
     config = ["--config", known.config, *known.overrides]
-    folds = list(range(cfg.cv.n_folds)) if args.fold == "all" else [int(k) for k in args.fold.split(",")]
-    load_competition(cfg)  # writes the folds file once, before the processes that read it start
+    try:
+        folds = list(range(cfg.cv.n_folds)) if args.fold == "all" else [int(k) for k in args.fold.split(",")]
+    except ValueError:
+        raise ConfigError(f"--fold {args.fold!r}: give all, or a list of fold numbers such as 0,2,4") from None
+    # The folds file, written once before the processes that read it start.
+    save_folds(cfg, load_competition(cfg).folds)
     logs = cfg.experiment_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
 

@@ -1,6 +1,7 @@
 from dataclasses import replace
 
 import albumentations as A
+import lightning as L
 import pytest
 import timm
 import torch
@@ -65,12 +66,44 @@ def test_grayscale_channels_last_sgd_onecycle_and_backbone_lr_train_a_fold(digit
     assert load_file(cfg.fold_dir(0) / "model.safetensors")["backbone.conv1.weight"].shape[1] == 1
 
 
-def test_backbone_is_frozen_for_the_first_epochs(digits_dir, tmp_path):
-    base = make_cfg(digits_dir, tmp_path, n_folds=3, **TINY)
-    cfg = replace(base, optim=replace(base.optim, freeze_backbone_epochs=1))
-    module, *_ = build_fold(cfg, load_competition(cfg), 0)
-    before = {k: v.clone() for k, v in module.net.state_dict().items()}
-    train(cfg, folds=[0])
-    after = load_file(cfg.fold_dir(0) / "model.safetensors")
-    assert torch.equal(after["backbone.conv1.weight"], before["backbone.conv1.weight"])  # frozen for epoch 0
-    assert not torch.equal(after["head.weight"], before["head.weight"])
+class Snapshots(L.Callback):
+    """The network's weights (and BatchNorm statistics) at the start and at the end of every epoch."""
+
+    def __init__(self):
+        self.start, self.end = [], []
+
+    def on_train_epoch_start(self, trainer, pl_module):
+        self.start.append({k: v.clone() for k, v in pl_module.net.state_dict().items()})
+
+    def on_train_epoch_end(self, trainer, pl_module):
+        self.end.append({k: v.clone() for k, v in pl_module.net.state_dict().items()})
+
+
+def changed(before: dict, after: dict, prefix: str) -> list[str]:
+    return [k for k in before if k.startswith(prefix) and not torch.equal(before[k], after[k])]
+
+
+@pytest.mark.parametrize("schedule", ["cosine", "onecycle"])
+def test_backbone_is_frozen_for_the_first_epoch_then_trains_with_the_schedule(digits_dir, tmp_path, schedule):
+    """Three epochs, the first with the backbone frozen: the LR schedule covers the backbone's group from the
+    start (Lightning's BackboneFinetuning added a group the schedule did not know, which crashed at unfreezing)."""
+    base = make_cfg(digits_dir, tmp_path, n_folds=3, **{**TINY, "max_epochs": 3, "limit_train_batches": 2, "limit_val_batches": 1})
+    optim = replace(base.optim, freeze_backbone_epochs=1, schedule=schedule, lr=0.01, backbone_lr=0.002)
+    cfg = replace(base, optim=optim)
+    module, data, trainer, _ = build_fold(cfg, load_competition(cfg), 0)
+    snapshots = Snapshots()
+    trainer.callbacks.append(snapshots)
+    trainer.fit(module, datamodule=data)
+    assert trainer.current_epoch == 3 and trainer.global_step == 6  # 3 epochs of 2 batches
+    start, end = snapshots.start, snapshots.end
+    assert changed(start[0], end[0], "backbone.") == []  # frozen for epoch 0, BatchNorm statistics too
+    assert changed(start[0], end[0], "head.") != []
+    assert "backbone.conv1.weight" in changed(end[0], end[2], "backbone.")  # trained in epochs 1 and 2
+    assert "backbone.conv1.weight" in changed(start[1], end[1], "backbone.")
+    assert all(p.requires_grad for p in module.net.parameters())
+    groups = trainer.optimizers[0].param_groups
+    assert len(groups) == 2 and {id(p) for p in groups[0]["params"]} == {id(p) for p in module.backbone.parameters()}
+    if schedule == "onecycle":
+        assert [group["max_lr"] for group in groups] == [0.002, 0.01]  # backbone, head
+    else:
+        assert [group["initial_lr"] for group in groups] == [0.002, 0.01]

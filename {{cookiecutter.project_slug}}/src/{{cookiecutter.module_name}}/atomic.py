@@ -12,14 +12,24 @@ from typing import Any
 import pandas as pd
 
 
+def umask() -> int:
+    """This process's umask (reading it means setting it: it is put straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: Path, write: Callable[[Path], Any]) -> None:
-    """Call `write(tmp_path)`, then rename the temporary file onto `path` (atomic on one filesystem)."""
+    """Call `write(tmp_path)`, then rename the temporary file onto `path` (atomic on one filesystem). The
+    temporary file sits beside `path`, so the rename never crosses filesystems, and it gets the mode a plain
+    open() would give (mkstemp's 0600 would make shared folders unreadable to the team)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
         write(Path(tmp))
+        os.chmod(tmp, 0o666 & ~umask())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -7,14 +7,17 @@ a wrong type or a value outside its choices raises `ConfigError` naming the key,
 from __future__ import annotations
 
 import argparse
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from omegaconf import MISSING, OmegaConf
+import yaml
+from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from .atomic import write_text
+from .errors import ConfigError
 from .metrics import METRICS
 from .tta import VIEWS
 
@@ -34,10 +37,13 @@ CLIP_ALGORITHMS = (None, "norm", "value")
 PROFILERS = (None, "simple", "advanced", "pytorch")
 LOGGERS = ("tensorboard", "mlflow")  # beside CSV and W&B, which are always on
 WANDB_MODES = (None, "online", "offline", "disabled")
-
-
-class ConfigError(ValueError):
-    """A config value that cannot work; the message names the key."""
+# An experiment names a folder, a W&B group, a Kaggle dataset and a make argument: letters, digits, . _ -
+EXPERIMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+# ${name:argument}: an OmegaConf resolver. Plain ${key} interpolation stays; a resolver could pull a secret
+# from the environment into config.yaml, the checkpoints, W&B and the Kaggle bundle. The W&B agent's run id
+# (configs/sweep.yaml names each trial's experiment with it) is the one exception.
+RESOLVER = re.compile(r"\$\{\s*([\w.]+)\s*:([^}]*)\}?")
+ALLOWED_RESOLVERS = {("oc.env", "WANDB_RUN_ID")}
 
 
 @dataclass
@@ -114,7 +120,7 @@ class OptimConfig:
     # nlp: layer-wise learning-rate decay; each encoder layer down from the top gets this factor more.
     layer_decay: float = 1.0
     label_smoothing: float = 0.0
-    # Train the head alone for this many epochs, then unfreeze the backbone (Lightning's BackboneFinetuning).
+    # Train the head alone for this many epochs (the backbone frozen, in the optimizer at backbone_lr), then all.
     freeze_backbone_epochs: int = 0
 
 
@@ -174,7 +180,7 @@ class TrainerConfig:
     strategy: str = "auto"  # ddp for several GPUs; ddp_find_unused_parameters_true if some weights go unused
     num_nodes: int = 1
     sync_batchnorm: bool = False  # DDP: BatchNorm statistics over every GPU's batch
-    precision: str = "32-true"  # 32-true, 16-mixed (CUDA GPUs), bf16-mixed (recent GPUs and CPUs)
+    precision: str = "32-true"  # 32-true, 16-mixed (CUDA GPUs), bf16-mixed (Ampere+ GPUs; CPUs only with AMX)
     accumulate_grad_batches: int = 1  # see also callbacks.accumulate_schedule
     gradient_clip_val: float | None = None
     gradient_clip_algorithm: str | None = None  # norm (the default) or value
@@ -255,6 +261,34 @@ class Config:
         return {key: value for key, value in asdict(self.trainer).items() if value is not None}
 
 
+# Keys that change how a run looks or runs, not what it learns: they may differ between folds.
+RUNTIME_KEYS = {
+    "output_dir",
+    "data.num_workers",
+    "loggers",
+    "callbacks.lr_monitor",
+    *(f"trainer.{key}" for key in ("accelerator", "devices", "num_nodes", "strategy", "profiler")),
+    "trainer.enable_progress_bar",
+    "trainer.enable_model_summary",
+}
+
+
+def config_changes(cfg: Config, saved: Path) -> list[str]:
+    """The keys whose values differ between `cfg` and the config saved at `saved`, as 'key: old -> new'."""
+
+    def flat(node: Any, key: str = "") -> dict[str, Any]:
+        if not isinstance(node, dict):
+            return {key: node}
+        return {k: v for name, value in node.items() for k, v in flat(value, f"{key}.{name}" if key else name).items()}
+
+    old, new = flat(load_config(saved).to_dict()), flat(cfg.to_dict())
+    return [
+        f"{k}: {old.get(k)!r} -> {new.get(k)!r}"
+        for k in sorted(old.keys() | new.keys())
+        if k not in RUNTIME_KEYS and old.get(k) != new.get(k)
+    ]
+
+
 def _dotlist(overrides: list[str]) -> list[str]:
     """["--a.b", "1", "--c=2"] -> ["a.b=1", "c=2"]."""
     dotlist, items = [], iter(overrides)
@@ -270,7 +304,84 @@ def _dotlist(overrides: list[str]) -> list[str]:
     return dotlist
 
 
+def _check_ranges(cfg: Config) -> None:
+    """Numbers that would crash a fold later, or silently train nothing, refused with the range that works."""
+    d, o, t, m, a = cfg.data, cfg.optim, cfg.trainer, cfg.mixup, cfg.averaging
+
+    def share(value: float) -> bool:
+        return 0 <= value < 1
+
+    def limit(value: int | float | None) -> bool:  # Lightning's limit_*_batches: a count, or a share of them
+        return value is None or (isinstance(value, int) and value >= 1) or (isinstance(value, float) and 0 < value <= 1)
+
+    rules = [
+        ("seed", cfg.seed, 0 <= cfg.seed < 2**32, "a whole number from 0 to 4294967295"),
+        ("data.batch_size", d.batch_size, d.batch_size >= 1, "1 or more"),
+        ("data.num_workers", d.num_workers, d.num_workers >= 0, "0 (load in the main process) or more"),
+        ("data.image_size", d.image_size, d.image_size >= 1, "the side in pixels the images are resized to"),
+        ("data.max_length", d.max_length, d.max_length >= 1, "the most tokens a text keeps, 1 or more"),
+        (
+            "trainer.max_epochs",
+            t.max_epochs,
+            t.max_epochs >= 1 or (t.max_epochs == -1 and t.max_steps > 0),
+            "1 or more (-1 only with trainer.max_steps)",
+        ),
+        ("trainer.max_steps", t.max_steps, t.max_steps == -1 or t.max_steps >= 1, "-1 (use max_epochs) or 1 or more"),
+        ("trainer.accumulate_grad_batches", t.accumulate_grad_batches, t.accumulate_grad_batches >= 1, "1 or more"),
+        (
+            "trainer.gradient_clip_val",
+            t.gradient_clip_val,
+            t.gradient_clip_val is None or t.gradient_clip_val > 0,
+            "null (off) or above 0",
+        ),
+        (
+            "trainer.limit_train_batches",
+            t.limit_train_batches,
+            limit(t.limit_train_batches),
+            "null, a count of 1 or more, or a share in (0, 1]",
+        ),
+        (
+            "trainer.limit_val_batches",
+            t.limit_val_batches,
+            limit(t.limit_val_batches),
+            "null, a count of 1 or more, or a share in (0, 1]: validation picks each fold's checkpoint",
+        ),
+        ("trainer.log_every_n_steps", t.log_every_n_steps, t.log_every_n_steps >= 1, "1 or more"),
+        ("optim.lr", o.lr, o.lr > 0, "a learning rate above 0"),
+        ("optim.backbone_lr", o.backbone_lr, o.backbone_lr is None or o.backbone_lr > 0, "null (optim.lr) or above 0"),
+        ("optim.weight_decay", o.weight_decay, o.weight_decay >= 0, "0 or more"),
+        ("optim.momentum", o.momentum, share(o.momentum), "a value in [0, 1)"),
+        ("optim.warmup_pct", o.warmup_pct, share(o.warmup_pct), "a share of the steps in [0, 1)"),
+        ("optim.label_smoothing", o.label_smoothing, share(o.label_smoothing), "a value in [0, 1)"),
+        ("optim.freeze_backbone_epochs", o.freeze_backbone_epochs, o.freeze_backbone_epochs >= 0, "0 (off) or more"),
+        ("model.drop_rate", cfg.model.drop_rate, share(cfg.model.drop_rate), "a probability in [0, 1)"),
+        ("model.drop_path_rate", cfg.model.drop_path_rate, share(cfg.model.drop_path_rate), "a probability in [0, 1)"),
+        ("mixup.mixup_alpha", m.mixup_alpha, m.mixup_alpha >= 0, "0 (off) or more"),
+        ("mixup.cutmix_alpha", m.cutmix_alpha, m.cutmix_alpha >= 0, "0 (off) or more"),
+        ("mixup.prob", m.prob, 0 <= m.prob <= 1, "a probability in [0, 1]"),
+        ("mixup.switch_prob", m.switch_prob, 0 <= m.switch_prob <= 1, "a probability in [0, 1]"),
+        ("mixup.off_last_epochs", m.off_last_epochs, m.off_last_epochs >= 0, "0 or more"),
+        ("averaging.swa_lr", a.swa_lr, a.swa_lr is None or a.swa_lr > 0, "null (keep the schedule) or above 0"),
+        ("averaging.swa_anneal_epochs", a.swa_anneal_epochs, a.swa_anneal_epochs >= 1, "1 or more"),
+        (
+            "callbacks.early_stopping_patience",
+            cfg.callbacks.early_stopping_patience,
+            cfg.callbacks.early_stopping_patience is None or cfg.callbacks.early_stopping_patience >= 1,
+            "null (off) or 1 or more",
+        ),
+    ]
+    for key, value, fits, expected in rules:
+        if not fits:
+            raise ConfigError(f"config key {key!r}: {value!r} is out of range; use {expected}")
+
+
 def _check_choices(cfg: Config) -> None:
+    if not EXPERIMENT_NAME.fullmatch(cfg.experiment):
+        raise ConfigError(
+            f"config key 'experiment': {cfg.experiment!r} is not a name of letters, digits, '.', '_' and '-' "
+            "(starting with a letter or digit, at most 100): it names a folder, a W&B group and a Kaggle dataset"
+        )
+    _check_ranges(cfg)
     choices = {
         "task": (cfg.task, TASKS),
         "problem": (cfg.problem, PROBLEMS),
@@ -360,14 +471,51 @@ def _check_nlp(cfg: Config) -> None:
             raise ConfigError("config key 'optim.freeze_backbone_epochs': text2text has no head to train alone")
 
 
+def _read_yaml(path: Path) -> DictConfig:
+    """The YAML file as a config, refused with the line of a syntax error, or when it is not a mapping."""
+    try:
+        loaded = OmegaConf.load(path)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        reason = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise ConfigError(f"config file {path}: not valid YAML{where} ({reason})") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"config file {path}: not UTF-8 text (byte {error.start}); save it as UTF-8") from None
+    if not isinstance(loaded, DictConfig):
+        raise ConfigError(f"config file {path}: holds no 'key: value' mapping; start from configs/vision.yaml")
+    return loaded
+
+
+def _refuse_resolvers(node: Any, key: str = "") -> None:
+    """Refuse ${resolver:argument} anywhere in the config (before it is resolved): values are data."""
+    if isinstance(node, dict):
+        for name, value in node.items():
+            _refuse_resolvers(value, f"{key}.{name}" if key else str(name))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            _refuse_resolvers(value, f"{key}[{index}]")
+    elif isinstance(node, str):
+        for match in RESOLVER.finditer(node):
+            if (match[1], match[2].strip()) not in ALLOWED_RESOLVERS:
+                raise ConfigError(
+                    f"config key {key!r}: {match[0]!r} asks OmegaConf's resolver {match[1]!r}; config values are "
+                    "data (an environment variable would be written into config.yaml, W&B and the bundle): "
+                    "write the value itself, or ${other.key} to repeat another key"
+                )
+
+
 def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {str(path)!r} does not exist")
     try:
-        merged = OmegaConf.merge(
-            OmegaConf.structured(Config), OmegaConf.load(path), OmegaConf.from_dotlist(_dotlist(overrides or []))
-        )
+        try:
+            flags = OmegaConf.from_dotlist(_dotlist(overrides or []))
+        except yaml.YAMLError as error:
+            raise ConfigError(f"the config flags {' '.join(overrides or [])!r} do not parse: {error}") from None
+        merged = OmegaConf.merge(OmegaConf.structured(Config), _read_yaml(path), flags)
+        _refuse_resolvers(OmegaConf.to_container(merged, resolve=False))
         cfg = OmegaConf.to_object(merged)
     except OmegaConfBaseException as error:
         key = getattr(error, "full_key", None)
@@ -386,12 +534,8 @@ def save_config(cfg: Config, path: Path) -> None:
 def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> tuple[argparse.Namespace, Config]:
     """The script's own flags and the config: --config FILE, then any config key as a dotted flag.
 
-    The dotted flags are kept in `args.overrides`. A bad flag or config value ends the script with exit
-    code 2 and a message naming it.
+    The dotted flags are kept in `args.overrides`. A bad flag or config value raises ConfigError naming it.
     """
     parser.add_argument("--config", default=DEFAULT_CONFIG, help="the experiment's YAML file")
     args, args.overrides = parser.parse_known_args(argv)
-    try:
-        return args, load_config(args.config, args.overrides)
-    except ConfigError as error:
-        parser.exit(2, f"error: {error}\n")
+    return args, load_config(args.config, args.overrides)

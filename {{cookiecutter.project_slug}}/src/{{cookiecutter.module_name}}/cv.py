@@ -18,9 +18,11 @@ Layout under outputs/<experiment>/:
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import tempfile
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 
 import lightning as L
@@ -31,28 +33,21 @@ from safetensors.torch import save_model
 
 from .atomic import write_atomic, write_csv, write_json
 from .averaging import SWA, average_checkpoints, checkpoint_weights, has_batchnorm, recalibrate_batchnorm
-from .config import Config, load_config, save_config
-from .data.competition import Competition, load_competition
+from .config import Config, config_changes, save_config
+from .data.competition import Competition, load_competition, read_csv
 from .data.datamodule import FoldDataModule
-from .metrics import get_metric
+from .errors import ConfigError, DataError, NonFiniteLossError
+from .folds import save_folds
+from .lock import exclusive
+from .metrics import get_metric, undefined_on
 from .models import build_net, describe_net, predict_loader
 from .module import make_module
 from .plots import save_oof_plots
 from .tracking import check_loggers, finish_wandb_run, log_cv, make_loggers
-from .trainer import NonFiniteLossError, best_checkpoint, check_hardware, make_trainer
+from .trainer import best_checkpoint, check_hardware, make_trainer
 
 # The other scores a fold may record beside its main one, and their column titles.
 VARIANTS = {"_no_tta": "no TTA", "_best": "best ckpt"}
-# Keys that change how a run looks or runs, not what it learns: they may differ between folds.
-RUNTIME_KEYS = {
-    "output_dir",
-    "data.num_workers",
-    "loggers",
-    "callbacks.lr_monitor",
-    *(f"trainer.{key}" for key in ("accelerator", "devices", "num_nodes", "strategy", "profiler")),
-    "trainer.enable_progress_bar",
-    "trainer.enable_model_summary",
-}
 
 
 def is_main_process() -> bool:
@@ -60,26 +55,12 @@ def is_main_process() -> bool:
     return rank_zero_only.rank == 0
 
 
-def config_changes(cfg: Config, saved: Path) -> list[str]:
-    """The keys whose values differ between `cfg` and the config saved at `saved`, as 'key: old -> new'."""
-
-    def flat(c: Config) -> dict:
-        return pd.json_normalize(c.to_dict(), sep=".").iloc[0].to_dict()
-
-    old, new = flat(load_config(saved)), flat(cfg)
-    return [
-        f"{k}: {old.get(k)!r} -> {new.get(k)!r}"
-        for k in sorted(old.keys() | new.keys())
-        if k not in RUNTIME_KEYS and old.get(k) != new.get(k)
-    ]
-
-
-def check_same_config(cfg: Config, fold: int) -> None:
+def check_same_config(cfg: Config, fold: int, retrain: str = "retrain with --force") -> None:
     changes = config_changes(cfg, cfg.fold_dir(fold) / "config.yaml")
     if changes:
-        raise ValueError(
+        raise ConfigError(
             f"fold {fold} of experiment {cfg.experiment!r} was trained with another config ({'; '.join(changes)}): "
-            "name a new experiment (--experiment NAME), or retrain with --force"
+            f"name a new experiment (--experiment NAME), or {retrain}"
         )
 
 
@@ -145,7 +126,7 @@ def run_fold(cfg: Config, competition: Competition, fold: int, resume: bool = Fa
         if not main:
             return None
         if not checkpoint.best_model_path:
-            raise RuntimeError(f"fold {fold} saved no checkpoint: was validation skipped (trainer.limit_val_batches)?")
+            raise ConfigError(f"fold {fold} saved no checkpoint: was validation skipped (trainer.limit_val_batches)?")
         predictions = fold_predictions(cfg, module, data, trainer, checkpoint)
         # The module now holds the chosen weights: the ones predict.py will use.
         # save_model stores tied weights (T5's embeddings) once and channels_last weights contiguously.
@@ -154,7 +135,12 @@ def run_fold(cfg: Config, competition: Competition, fold: int, resume: bool = Fa
         problem, targets = competition.problem, competition.problem.encode(data.valid_rows)
         result = {"fold": fold, "metric": cfg.metric, "weights": weights_used(cfg)}
         for variant, preds in predictions.items():  # "" first: the chosen weights, with TTA when on
-            result["score" + variant] = module.metric(targets, preds, problem.kind)
+            result["score" + variant] = value = module.metric(targets, preds, problem.kind)
+            if not math.isfinite(value):  # JSON has no NaN, and a CV of NaN says nothing
+                raise DataError(
+                    f"fold {fold}: {cfg.metric} of its validation predictions is {value}; the predictions hold "
+                    f"{int((~np.isfinite(preds)).sum())} non-finite values: lower optim.lr, or check the targets"
+                )
             write_csv(oof_table(cfg, competition, data.valid_rows, preds), out / f"oof{variant}.csv")
         score = result["score"]
         write_json(result, out / "metrics.json")
@@ -184,8 +170,8 @@ def weights_used(cfg: Config) -> str:
 
 def fold_predictions(cfg, module, data, trainer, checkpoint) -> dict[str, np.ndarray]:
     """The validation predictions of the chosen weights ("", with TTA when on), and beside them the same
-    weights without TTA ("_no_tta") and the best single checkpoint ("_best") when they differ. Leaves the
-    chosen weights in `module`."""
+    weights without TTA ("_no_tta") and the best single checkpoint ("_best", its BatchNorm statistics
+    recomputed as the average's are) when they differ. Leaves the chosen weights in `module`."""
 
     device = trainer.strategy.root_device  # Lightning has moved the module back to the CPU after fit
 
@@ -196,12 +182,18 @@ def fold_predictions(cfg, module, data, trainer, checkpoint) -> dict[str, np.nda
     if weights == "swa":
         swa = next(callback for callback in trainer.callbacks if isinstance(callback, SWA))
         if not swa.updates:  # never fall back to the raw weights silently
-            raise RuntimeError(
-                f"training stopped after epoch {trainer.current_epoch}, before SWA's first update at the end of "
+            raise ConfigError(
+                f"config key 'averaging.swa_start_epoch': training stopped after epoch {trainer.current_epoch}, "
+                f"before SWA's first update at the end of "
                 f"epoch {swa.start_epoch} (averaging.swa_start_epoch): no SWA weights to use"
             )
         final = {name: tensor.clone() for name, tensor in module.state_dict().items()}  # the SWA average
     module.load_state_dict(checkpoint_weights(checkpoint.best_model_path))
+    if weights != "best" and has_batchnorm(module):
+        # Compared with an average, whose BatchNorm statistics are recomputed below, the best checkpoint gets
+        # its statistics recomputed the same way: like with like, or the table would credit the average
+        # with what the recomputation alone gains.
+        recalibrate_batchnorm(module, data.train_dataloader(), device)
     best = {"": predict(views)}
     if tta:
         best["_no_tta"] = predict(["identity"])
@@ -252,25 +244,41 @@ def merge_oof(cfg: Config, competition: Competition) -> dict | None:
             result[f"folds{variant}"] = [record[f"score{variant}"] for record in records]
             result[f"cv{variant}"] = merged_oof(cfg, competition, f"oof{variant}.csv")[1]
     write_csv(oof, cfg.experiment_dir / "oof.csv")
-    write_json(result, cfg.experiment_dir / "cv.json")
     log_cv(cfg, result, save_oof_plots(competition.problem, oof, result, cfg.experiment_dir))
+    # Last: cv.json marks the merge as complete, so a run killed before it merges again next time.
+    write_json(result, cfg.experiment_dir / "cv.json")
     return result
+
+
+def cv_is_current(cfg: Config) -> bool:
+    """cv.json exists and was written after every fold finished (a merge killed halfway, or a fold
+    retrained since, leaves it missing or older)."""
+    cv_json = cfg.experiment_dir / "cv.json"
+    if not cv_json.exists():
+        return False
+    finished = [cfg.fold_dir(k) / "metrics.json" for k in range(cfg.cv.n_folds)]
+    return all(path.exists() and path.stat().st_mtime_ns <= cv_json.stat().st_mtime_ns for path in finished)
 
 
 def merged_oof(cfg: Config, competition: Competition, name: str) -> tuple[pd.DataFrame, float]:
     """The folds' `name` files as one table in train.csv's row order, checked to hold each row once, and its score."""
     id_col, problem = cfg.data.id_col, competition.problem
-    dtype = {id_col: competition.train[id_col].dtype}
-    oof = pd.concat([pd.read_csv(cfg.fold_dir(k) / name, dtype=dtype) for k in range(cfg.cv.n_folds)])
+    oof = pd.concat([read_oof(cfg.fold_dir(k) / name, problem) for k in range(cfg.cv.n_folds)])
     train_ids = competition.train[id_col]
     if len(oof) != len(train_ids) or not oof[id_col].is_unique or set(oof[id_col]) != set(train_ids):
-        raise RuntimeError(
+        raise DataError(
             f"the folds' {name} files hold {len(oof)} rows for {len(train_ids)} training rows: "
             "retrain the experiment with --fold all --force"
         )
     oof = oof.set_index(id_col).loc[train_ids].reset_index()
     score = get_metric(cfg.metric)(problem.encode(oof), oof[problem.pred_columns].to_numpy(), problem.kind)
     return oof, score
+
+
+def read_oof(path: Path, problem) -> pd.DataFrame:
+    """An OOF file: ids and targets as text, exactly as train.csv has them; the predictions as numbers."""
+    oof = read_csv(path)
+    return oof.astype({column: float for column in problem.pred_columns}).astype({"fold": int})
 
 
 def print_table(cfg: Config, result: dict) -> None:
@@ -294,46 +302,89 @@ def check_can_run(cfg: Config) -> None:
         from .models.text import check_precision
 
         check_precision(cfg)  # first: it says why T5 must not use float16, on any hardware
+    else:
+        from .models.vision import check_model
+
+        check_model(cfg.model)
     check_hardware(cfg)
     check_loggers(cfg)
+
+
+def check_folds_can_train(cfg: Config, competition: Competition, folds: Sequence[int]) -> None:
+    """Refuse, before anything is written, a fold with no full training batch, or one whose validation rows
+    the metric cannot score (ROC AUC with one class)."""
+    train_rows = competition.train
+    for fold in folds:
+        valid = train_rows[train_rows.fold == fold]
+        n_train = len(train_rows) - len(valid)
+        if cfg.task == "vision" and cfg.data.batch_size > n_train:  # vision drops the last partial batch
+            raise ConfigError(
+                f"config key 'data.batch_size': {cfg.data.batch_size} is more than the {n_train} training rows of "
+                f"fold {fold}, so no full batch is left to train on; use at most {n_train}"
+            )
+        reason = undefined_on(cfg.metric, competition.problem, competition.problem.encode(valid))
+        if reason:
+            raise DataError(
+                f"config key 'metric': {cfg.metric} is undefined on fold {fold}: {reason} among its {len(valid)} "
+                "validation rows; use a stratified splitter (cv.splitter), fewer folds, or another metric"
+            )
+
+
+def check_experiment(cfg: Config, folds: Sequence[int], force: bool) -> dict[int, float]:
+    """The finished folds that will be skipped, with their scores. A finished fold trained with another
+    config is refused, whether it is asked for or not: one experiment's CV and submission come from one config."""
+    skipped = {}
+    for fold in range(cfg.cv.n_folds):
+        score = finished_score(cfg, fold)
+        retrained = force and fold in folds
+        if score is None or retrained:
+            continue
+        check_same_config(cfg, fold, "retrain every fold with --fold all --force" if force else "retrain with --force")
+        if fold in folds:
+            skipped[fold] = score
+    return skipped
 
 
 def train(cfg: Config, folds: Sequence[int], force: bool = False, resume: bool = False) -> dict:
     """Train the given folds, skipping finished ones unless `force`; merge the CV once all folds exist.
 
-    Returns {"metric": name, "folds": {fold: score}, "cv": cv.json's contents or None}.
+    Everything that can be refused is refused before the first file is written. Returns {"metric": name,
+    "folds": {fold: score}, "cv": cv.json's contents or None}.
     """
     check_can_run(cfg)
     competition = load_competition(cfg)
+    check_folds_can_train(cfg, competition, folds)
     if cfg.debug:
         for fold in folds:
             debug_fold(cfg, competition, fold)
         return {"metric": cfg.metric, "folds": {}, "cv": None}
-    finished = {fold: finished_score(cfg, fold) for fold in folds} if not force else {}
-    for fold, score in finished.items():
-        if score is not None:
-            check_same_config(cfg, fold)  # before anything is written: a mixed CV is refused up front
+    finished = check_experiment(cfg, folds, force)
     main = is_main_process()
-    if main:
-        save_config(cfg, cfg.experiment_dir / "config.yaml")
-    scores = {}
-    for fold in folds:
-        score = finished.get(fold)
-        if score is not None:
-            if main:
-                print(f"fold {fold}: finished before, {cfg.metric} = {score:.4f}; skipped (--force retrains it)")
+    with ExitStack() as locks:
+        if main:  # the other processes of a multi-GPU run share the first one's folds
+            for fold in folds:
+                locks.enter_context(
+                    exclusive(cfg.experiment_dir / f".fold{fold}.lock", f"fold {fold} of {cfg.experiment!r}")
+                )
+            save_folds(cfg, competition.folds)
+            save_config(cfg, cfg.experiment_dir / "config.yaml")
+        scores = {}
+        for fold in folds:
+            score = finished.get(fold)
+            if score is not None:
+                if main:
+                    print(f"fold {fold}: finished before, {cfg.metric} = {score:.4f}; skipped (--force retrains it)")
+            else:
+                score = run_fold(cfg, competition, fold, resume=resume)
+                if main:
+                    print(f"fold {fold}: {cfg.metric} = {score:.4f}  ->  {cfg.fold_dir(fold)}/")
+            scores[fold] = score
+        if not main:
+            return {"metric": cfg.metric, "folds": scores, "cv": None}
+        if cv_is_current(cfg):
+            cv = json.loads((cfg.experiment_dir / "cv.json").read_text())  # nothing new: no second CV run in W&B
         else:
-            score = run_fold(cfg, competition, fold, resume=resume)
-            if main:
-                print(f"fold {fold}: {cfg.metric} = {score:.4f}  ->  {cfg.fold_dir(fold)}/")
-        scores[fold] = score
-    if not main:
-        return {"metric": cfg.metric, "folds": scores, "cv": None}
-    cv_json = cfg.experiment_dir / "cv.json"
-    if finished and all(score is not None for score in finished.values()) and cv_json.exists():
-        cv = json.loads(cv_json.read_text())  # nothing new was trained: no second CV run in W&B
-    else:
-        cv = merge_oof(cfg, competition)
+            cv = merge_oof(cfg, competition)
     if cv:
         print_table(cfg, cv)
     return {"metric": cfg.metric, "folds": scores, "cv": cv}

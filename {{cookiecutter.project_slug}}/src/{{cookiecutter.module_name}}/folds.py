@@ -15,34 +15,51 @@ from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, Str
 
 from .atomic import write_csv
 from .config import Config
+from .errors import ConfigError, DataError
+from .problem import Problem, first_line
 
 
-def _strata(train: pd.DataFrame, cfg: Config) -> pd.Series:
+def _strata(train: pd.DataFrame, cfg: Config, problem: Problem) -> pd.Series:
     """What stratification balances: the class, or for regression the decile of the target."""
-    target = train[cfg.data.target_cols[0]]
-    if cfg.problem == "regression":
+    if problem.kind == "regression":
+        target = train[problem.target_cols[0]].astype(float)
         return pd.qcut(target, q=min(10, target.nunique()), labels=False, duplicates="drop")
-    return target
+    return train[problem.target_cols[0]]
 
 
-def make_folds(train: pd.DataFrame, cfg: Config) -> np.ndarray:
-    """The fold index of every row of `train`."""
+def make_folds(train: pd.DataFrame, cfg: Config, problem: Problem) -> np.ndarray:
+    """The fold index of every row of `train`; a split that cannot be made is refused, saying why."""
     n_folds, seed, splitter = cfg.cv.n_folds, cfg.seed, cfg.cv.splitter
     strata = groups = None
+    if len(train) < 2 * n_folds:
+        raise DataError(
+            f"{cfg.data.train_csv} has {len(train)} rows, too few for {n_folds} folds (cv.n_folds): "
+            "each fold needs rows to train on and rows to validate"
+        )
     if splitter in ("stratified", "stratified_group"):
-        strata = _strata(train, cfg)
+        strata = _strata(train, cfg, problem)
         counts = strata.value_counts()
         if splitter == "stratified" and counts.min() < n_folds:
-            raise ValueError(
+            raise DataError(
                 f"cannot stratify {n_folds} folds: class {counts.idxmin()!r} of {cfg.data.target_cols[0]!r} has "
                 f"only {counts.min()} rows; lower cv.n_folds or use cv.splitter kfold"
             )
     if splitter in ("group", "stratified_group"):
         groups = train[cfg.cv.group_col]
+        empty = groups.str.strip() == ""
+        if empty.any():
+            raise DataError(
+                f"{cfg.data.train_csv}: line {first_line(empty)} has no group in column {cfg.cv.group_col!r} "
+                "(cv.group_col); every row needs one"
+            )
         if groups.nunique() < n_folds:
-            raise ValueError(
+            raise DataError(
                 f"cannot make {n_folds} folds from {groups.nunique()} groups of {cfg.cv.group_col!r}: lower cv.n_folds"
             )
+    if splitter == "multilabel" and problem.kind != "multilabel":
+        raise ConfigError(
+            f"config key 'cv.splitter': multilabel stratifies 0/1 label columns, not a {problem.kind} target"
+        )
     split = {
         "kfold": lambda: KFold(n_folds, shuffle=True, random_state=seed).split(train),
         "stratified": lambda: StratifiedKFold(n_folds, shuffle=True, random_state=seed).split(train, strata),
@@ -51,7 +68,7 @@ def make_folds(train: pd.DataFrame, cfg: Config) -> np.ndarray:
             train, strata, groups
         ),
         "multilabel": lambda: MultilabelStratifiedKFold(n_folds, shuffle=True, random_state=seed).split(
-            train, train[cfg.data.target_cols].to_numpy()
+            train, problem.encode(train)
         ),
     }[splitter]
     folds = np.full(len(train), -1)
@@ -70,27 +87,45 @@ def check_groups(train: pd.DataFrame, group_col: str) -> None:
     """Refuse a split where one group sits in two folds: its rows would leak into validation."""
     spread = train.groupby(group_col)["fold"].nunique()
     if (spread > 1).any():
-        raise ValueError(f"group {spread.idxmax()!r} of {group_col!r} is in {spread.max()} folds: the split leaks")
+        raise DataError(f"group {spread.idxmax()!r} of {group_col!r} is in {spread.max()} folds: the split leaks")
 
 
-def assign_folds(train: pd.DataFrame, cfg: Config) -> pd.DataFrame:
-    """`train` with a `fold` column, read from the folds file, which is written first if missing."""
+def assign_folds(train: pd.DataFrame, cfg: Config, problem: Problem) -> pd.DataFrame:
+    """`train` with a `fold` column: read from the folds file, or made (and written later by save_folds)."""
     path, id_col = folds_path(cfg), cfg.data.id_col
-    if not path.exists():
-        try:
-            write_csv(pd.DataFrame({id_col: train[id_col], "fold": make_folds(train, cfg)}), path)
-        except OSError as error:
-            raise OSError(
-                f"cannot write the folds file {path} ({error.strerror}): set cv.folds_dir to a "
-                "writable folder, as in a Kaggle kernel whose data is read-only"
-            ) from None
-    saved = pd.read_csv(path, dtype={id_col: train[id_col].dtype})
-    if len(saved) != len(train) or set(saved[id_col]) != set(train[id_col]):
-        raise ValueError(
-            f"{path} does not list the same {id_col!r} values as {cfg.data.train_csv}: the training "
-            "data changed since the folds were made; delete the folds file to make new ones"
-        )
+    if path.exists():
+        saved = read_folds(path, id_col)
+        if len(saved) != len(train) or set(saved[id_col]) != set(train[id_col]):
+            raise DataError(
+                f"{path} does not list the same {id_col!r} values as {cfg.data.train_csv}: the training "
+                "data changed since the folds were made; delete the folds file to make new ones"
+            )
+    else:
+        saved = pd.DataFrame({id_col: train[id_col], "fold": make_folds(train, cfg, problem)})
     train = train.merge(saved, on=id_col, how="left", validate="one_to_one")
-    if cfg.cv.group_col:
+    if cfg.cv.group_col and cfg.cv.splitter in ("group", "stratified_group"):
         check_groups(train, cfg.cv.group_col)
     return train
+
+
+def read_folds(path: Path, id_col: str) -> pd.DataFrame:
+    """The folds file: ids as text, exactly as train.csv has them; fold numbers from 0."""
+    table = pd.read_csv(path, dtype={id_col: str}, keep_default_na=False, na_filter=False)
+    folds = pd.to_numeric(table.get("fold"), errors="coerce") if "fold" in table else None
+    if id_col not in table or folds is None or folds.isna().any():
+        raise DataError(f"{path} is not a folds file of columns {id_col!r} and 'fold': delete it to make new ones")
+    return table.assign(fold=folds.astype(int))[[id_col, "fold"]]
+
+
+def save_folds(cfg: Config, train: pd.DataFrame) -> None:
+    """Write the folds file if it is not there yet: every later experiment then shares this split."""
+    path = folds_path(cfg)
+    if path.exists():
+        return
+    try:
+        write_csv(train[[cfg.data.id_col, "fold"]], path)
+    except OSError as error:
+        raise ConfigError(
+            f"cannot write the folds file {path} ({error.strerror}): set cv.folds_dir to a "
+            "writable folder, as in a Kaggle kernel whose data is read-only"
+        ) from None

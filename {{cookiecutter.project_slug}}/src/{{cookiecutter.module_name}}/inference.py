@@ -16,10 +16,11 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_model
 
-from .atomic import write_csv
-from .config import Config, ConfigError, load_config
-from .data.competition import Competition, load_competition, submission_columns
+from .atomic import write_atomic
+from .config import Config, ConfigError, config_changes, load_config
+from .data.competition import Competition, load_competition, read_csv, submission_columns
 from .data.loaders import make_dataset, make_loader
+from .errors import DataError, UserError
 from .models import build_net, describe_net, predict_loader
 
 
@@ -70,33 +71,50 @@ def submission_table(cfg: Config, competition: Competition, preds: np.ndarray) -
     return values.set_index(id_col).loc[competition.sample_submission[id_col]].reset_index()
 
 
-def validate_submission(submission: pd.DataFrame, sample: pd.DataFrame, id_col: str) -> None:
-    """Refuse a submission Kaggle would reject or score wrongly, saying what differs from the sample."""
+def validate_submission(
+    submission: pd.DataFrame, sample: pd.DataFrame, id_col: str, labels: set[str] | None = None
+) -> None:
+    """Refuse a submission Kaggle would reject or score wrongly, saying what differs from the sample. Both
+    are compared as text: an id is right only when it is the sample's own string, byte for byte. `labels`:
+    the values a submission of labels may hold; otherwise its values must be finite numbers."""
     if list(submission.columns) != list(sample.columns):
-        raise ValueError(
+        raise DataError(
             f"submission columns {list(submission.columns)} differ from sample_submission.csv's "
             f"{list(sample.columns)}: set data.target_cols or submission in the config"
         )
     if len(submission) != len(sample):
-        raise ValueError(f"submission has {len(submission)} rows, sample_submission.csv has {len(sample)}")
-    differ = submission[id_col].to_numpy() != sample[id_col].to_numpy()
+        raise DataError(f"submission has {len(submission)} rows, sample_submission.csv has {len(sample)}")
+    differ = submission[id_col].astype(str).to_numpy() != sample[id_col].astype(str).to_numpy()
     if differ.any():
         row = int(np.argmax(differ))
-        raise ValueError(
+        raise DataError(
             f"submission ids differ from sample_submission.csv's from row {row}: "
             f"{submission[id_col].iloc[row]!r} where the sample has {sample[id_col].iloc[row]!r}"
         )
-    numbers = submission.drop(columns=id_col).select_dtypes("number")
-    bad = ~np.isfinite(numbers.to_numpy(dtype=float))
+    values = submission.drop(columns=id_col).astype(str)
+    empty = (values == "").to_numpy()
+    if empty.any():
+        row, col = map(int, np.argwhere(empty)[0])
+        raise DataError(
+            f"submission has {int(empty.sum())} empty values, first in column {values.columns[col]!r} at row {row}"
+        )
+    if labels is not None:
+        unknown = ~values.isin(labels).to_numpy()
+        if unknown.any():
+            row, col = map(int, np.argwhere(unknown)[0])
+            raise DataError(
+                f"submission holds {values.iat[row, col]!r} in column {values.columns[col]!r} at row {row}, "
+                "not a label of train.csv"
+            )
+        return
+    numbers = values.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(numbers)
     if bad.any():
         row, col = map(int, np.argwhere(bad)[0])
-        raise ValueError(
-            f"submission has {int(bad.sum())} NaN or infinite values, first in column "
-            f"{numbers.columns[col]!r} at row {row}"
+        raise DataError(
+            f"submission has {int(bad.sum())} NaN, infinite or non-numeric values, first in column "
+            f"{values.columns[col]!r} at row {row}"
         )
-    missing = submission.drop(columns=id_col).isna().any()
-    if missing.any():
-        raise ValueError(f"submission has empty values in column {missing.idxmax()!r}")
 
 
 def trained_config(cfg: Config, overrides: list[str]) -> Config:
@@ -104,16 +122,39 @@ def trained_config(cfg: Config, overrides: list[str]) -> Config:
     (a Kaggle kernel's data.dir, a larger batch size)."""
     saved = cfg.experiment_dir / "config.yaml"
     if not saved.exists():
-        raise FileNotFoundError(f"no trained experiment at {cfg.experiment_dir}: run python train.py --fold all first")
+        raise UserError(f"no trained experiment at {cfg.experiment_dir}: run python train.py --fold all first")
     return load_config(saved, overrides)
 
 
 def trained_folds(cfg: Config) -> list[int]:
-    """The folds with exported weights (model.safetensors); at least one, or an error saying what to run."""
+    """The folds with exported weights (model.safetensors); at least one, or an error saying what to run.
+    Folds trained with different configs are refused: their mean would be of two experiments."""
     folds = [k for k in range(cfg.cv.n_folds) if (cfg.fold_dir(k) / "model.safetensors").exists()]
     if not folds:
-        raise FileNotFoundError(f"no trained fold under {cfg.experiment_dir}: run python train.py --fold all first")
+        raise UserError(f"no trained fold under {cfg.experiment_dir}: run python train.py --fold all first")
+    configs = [k for k in folds if (cfg.fold_dir(k) / "config.yaml").exists()]  # a bundle keeps none
+    for k in configs[1:]:
+        changes = config_changes(load_config(cfg.fold_dir(configs[0]) / "config.yaml"), cfg.fold_dir(k) / "config.yaml")
+        if changes:
+            raise ConfigError(
+                f"folds {configs[0]} and {k} of {cfg.experiment_dir} were trained with different configs "
+                f"({'; '.join(changes)}): retrain them all with python train.py --fold all --force"
+            )
     return folds
+
+
+def write_submission(cfg: Config, competition: Competition, submission: pd.DataFrame, path: Path) -> None:
+    """Write submission.csv whole, after checking the very bytes written: read back as text, its ids and
+    labels must be the sample's strings (a float id 10.00 written as 10.0 would not be)."""
+    problem, labels = competition.problem, None
+    if problem.is_classification and cfg.submission == "label":
+        labels = set(problem.classes) if problem.kind != "multilabel" else {"0", "1"}
+
+    def write(tmp: Path) -> None:
+        submission.to_csv(tmp, index=False)
+        validate_submission(read_csv(tmp), competition.sample_submission, cfg.data.id_col, labels)
+
+    write_atomic(path, write)
 
 
 def predict(cfg: Config, out: Path | None = None) -> Path:
@@ -123,9 +164,8 @@ def predict(cfg: Config, out: Path | None = None) -> Path:
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     preds = np.mean([predict_fold(cfg, competition, fold, device) for fold in folds], axis=0)
     submission = submission_table(cfg, competition, preds)
-    validate_submission(submission, competition.sample_submission, cfg.data.id_col)
     path = Path(out or cfg.experiment_dir / "submission.csv")
-    write_csv(submission, path)
+    write_submission(cfg, competition, submission, path)
     missing = sorted(set(range(cfg.cv.n_folds)) - set(folds))
     print(
         f"Wrote {path}: {len(submission)} rows, the mean of folds {', '.join(map(str, folds))}"

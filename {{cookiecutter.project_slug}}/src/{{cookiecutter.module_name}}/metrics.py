@@ -78,3 +78,17 @@ METRICS: dict[str, Metric] = {
 
 def get_metric(name: str) -> Metric:
     return METRICS[name]
+
+
+def undefined_on(name: str, problem, targets: np.ndarray) -> str | None:
+    """Why metric `name` cannot score rows with these encoded targets, or None. ROC AUC needs both classes
+    of every column it scores (every class, one against the rest, for multiclass)."""
+    if name != "roc_auc" or not len(targets):
+        return None if len(targets) else "no rows"
+    if problem.kind == "multiclass":
+        absent = [c for i, c in enumerate(problem.classes) if not (targets == i).any()]
+        return f"class {absent[0]!r} of {problem.target_cols[0]!r} has no row" if absent else None
+    for column, values in zip(problem.target_cols, np.asarray(targets).T, strict=True):
+        if len(np.unique(values)) < 2:
+            return f"column {column!r} has only {'positive' if values[0] == 1 else 'negative'} rows"
+    return None

@@ -61,7 +61,7 @@ class CompetitionModule(L.LightningModule):
 
     @property
     def backbone(self) -> nn.Module:
-        """For Lightning's BackboneFinetuning, which freezes and unfreezes the attribute of this name."""
+        """The network's pretrained part: what optim.freeze_backbone_epochs freezes (trainer.FreezeBackbone)."""
         return self.net.backbone
 
     @property
@@ -127,9 +127,8 @@ class CompetitionModule(L.LightningModule):
         o = self.cfg.optim
         head = getattr(self.net, "head", None)  # text2text has none: T5 writes the answer
         groups = [{"params": list(head.parameters()), "lr": o.lr}] if head is not None else []
-        # With a frozen start, BackboneFinetuning adds the backbone's group itself when it unfreezes it.
-        if o.freeze_backbone_epochs:
-            return groups
+        # The backbone's groups are here from the start, frozen or not, so the LR schedule knows every group;
+        # while optim.freeze_backbone_epochs holds it frozen, its parameters get no gradients and are skipped.
         backbone_lr = o.backbone_lr or o.lr
         if o.layer_decay == 1:
             return [{"params": list(self.net.backbone.parameters()), "lr": backbone_lr}, *groups]

@@ -12,12 +12,30 @@ shape [n] (class index, multiclass) or [n, outputs], and predictions of shape [n
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from .errors import ConfigError, DataError
+
+
+def natural(label: str) -> tuple:
+    """Labels in natural order: numbers by value (2 before 10, so ordinal metrics such as QWK see grades
+    in order), then the others as text."""
+    try:
+        number = float(label)
+    except ValueError:
+        return (1, 0.0, label)
+    return (0, number, label) if np.isfinite(number) else (1, 0.0, label)
+
+
+def first_line(where: pd.Series) -> int:
+    """The file line of the first row where `where` holds (the header is line 1)."""
+    return int(np.asarray(where).argmax()) + 2
 
 
 @dataclass(frozen=True)
@@ -27,24 +45,49 @@ class Problem:
     classes: tuple = ()  # multiclass and binary: the target's values, sorted; index = class id
 
     @classmethod
-    def from_train(cls, kind: str, target_cols: list[str], train: pd.DataFrame, where: str) -> Problem:
-        """Checks the target columns of `train` (read from `where`) against the problem type."""
+    def from_train(cls, kind: str, target_cols: list[str], train: pd.DataFrame, where: Path) -> Problem:
+        """Checks the target columns of `train` (read as text from `where`) against the problem type.
+
+        Class labels stay the strings the file holds; numeric targets are parsed here, and a cell that is
+        empty, not a number or not finite is refused with its line."""
         cols = tuple(target_cols)
+        for col in cols:
+            empty = train[col].str.strip() == ""
+            if empty.any():
+                raise DataError(
+                    f"{where}: line {first_line(empty)} has no target in column {col!r}; every training row "
+                    "needs one (drop such rows, or fill them)"
+                )
         if kind in ("multiclass", "binary"):
             if len(cols) != 1:
-                raise ValueError(f"data.target_cols: a {kind} problem has one target column, not {list(cols)}")
-            classes = tuple(sorted(train[cols[0]].dropna().unique().tolist()))
+                raise ConfigError(
+                    f"config key 'data.target_cols': a {kind} problem has one target column, not {list(cols)}"
+                )
+            classes = tuple(sorted(train[cols[0]].unique().tolist(), key=natural))
             if kind == "binary" and len(classes) != 2:
-                raise ValueError(f"{where}: binary target {cols[0]!r} has values {list(classes)[:5]}, not two")
+                raise DataError(
+                    f"{where}: binary target {cols[0]!r} has {len(classes)} values {list(classes)[:5]}, not two; "
+                    "set problem: multiclass, or check data.target_cols"
+                )
             if kind == "multiclass" and len(classes) < 2:
-                raise ValueError(f"{where}: target {cols[0]!r} has a single class {list(classes)}")
+                raise DataError(
+                    f"{where}: target {cols[0]!r} has a single class {list(classes)}: nothing to learn; "
+                    "check data.target_cols"
+                )
             return cls(kind, cols, classes)
-        values = train[list(cols)]
-        if not all(pd.api.types.is_numeric_dtype(values[c]) for c in cols):
-            raise ValueError(f"{where}: {kind} targets {list(cols)} must be numeric")
-        if kind == "multilabel" and not values.isin([0, 1]).all().all():
-            bad = next(c for c in cols if not values[c].isin([0, 1]).all())
-            raise ValueError(f"{where}: multilabel target {bad!r} holds values other than 0 and 1")
+        for col in cols:
+            values = pd.to_numeric(train[col], errors="coerce")
+            bad = ~np.isfinite(values.to_numpy(dtype=float))
+            if bad.any():
+                raise DataError(
+                    f"{where}: line {first_line(pd.Series(bad))} of {kind} target {col!r} holds "
+                    f"{train[col][bad].iloc[0]!r}, not a finite number"
+                )
+            if kind == "multilabel" and not values.isin([0, 1]).all():
+                raise DataError(
+                    f"{where}: line {first_line(~values.isin([0, 1]))} of multilabel target {col!r} holds "
+                    f"{train[col][~values.isin([0, 1])].iloc[0]!r}; each label column holds 0 or 1"
+                )
         return cls(kind, cols)
 
     @property
@@ -66,13 +109,13 @@ class Problem:
     def encode(self, rows: pd.DataFrame) -> np.ndarray:
         """The training targets of `rows`: class indices [n] (multiclass) or floats [n, outputs]."""
         if self.classes:
-            index = pd.Index(self.classes).get_indexer(rows[self.target_cols[0]])
+            index = pd.Index(self.classes, dtype=object).get_indexer(rows[self.target_cols[0]].astype(str))
             if (index < 0).any():
                 unknown = rows[self.target_cols[0]][index < 0].iloc[0]
-                raise ValueError(f"target value {unknown!r} is not one of the training classes {list(self.classes)}")
+                raise DataError(f"target value {unknown!r} is not one of the training classes {list(self.classes)}")
             return index if self.kind == "multiclass" else index[:, None].astype(np.float32)
         # A copy: pandas may hand out a read-only view, which torch cannot wrap safely.
-        return rows[list(self.target_cols)].to_numpy(dtype=np.float32, copy=True)
+        return rows[list(self.target_cols)].astype(float).to_numpy(dtype=np.float32, copy=True)
 
     def activate(self, outputs: torch.Tensor) -> torch.Tensor:
         """Network outputs to predictions: probabilities, or values for regression."""

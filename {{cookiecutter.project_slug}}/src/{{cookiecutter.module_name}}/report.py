@@ -35,8 +35,15 @@ def experiments(output_dir: str | Path) -> pd.DataFrame:
     """One row per experiment with a cv.json, sorted by metric, then best CV first (by the metric's direction)."""
     rows = []
     for cv_json in sorted(Path(output_dir).glob("*/cv.json")):
-        result = json.loads(cv_json.read_text())
-        config = yaml.safe_load((cv_json.parent / "config.yaml").read_text())
+        try:
+            result = json.loads(cv_json.read_text())
+            config = yaml.safe_load((cv_json.parent / "config.yaml").read_text())
+            used = tricks(config)
+        except (OSError, ValueError, KeyError, TypeError, yaml.YAMLError) as error:  # one bad folder hides no other
+            print(
+                f"skipped {cv_json.parent}: its cv.json or config.yaml does not read ({type(error).__name__}: {error})"
+            )
+            continue
         rows.append(
             {
                 "experiment": cv_json.parent.name,
@@ -45,7 +52,7 @@ def experiments(output_dir: str | Path) -> pd.DataFrame:
                 "fold std": result["std"],
                 "folds": len(result["folds"]),
                 "model": config["model"]["name"],
-                "tricks": tricks(config),
+                "tricks": used,
                 "higher_is_better": result["higher_is_better"],
             }
         )

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import lightning as L
 import torch
+from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 from lightning.pytorch.callbacks import (
-    BackboneFinetuning,
+    BaseFinetuning,
     Callback,
     EarlyStopping,
     GradientAccumulationScheduler,
@@ -15,19 +16,37 @@ from lightning.pytorch.callbacks import (
     ModelCheckpoint,
 )
 
+from .atomic import write_atomic
 from .averaging import make_averaging
 from .config import Config, ConfigError
+from .errors import NonFiniteLossError
 from .module import CompetitionModule
 
 
+def cpu_has_amx(cpuinfo: str | Path = "/proc/cpuinfo") -> bool:
+    """Whether this CPU has AMX bfloat16 tiles (amx_bf16 among its flags), which make bf16-mixed pay on a
+    CPU; False where the file cannot be read (not Linux)."""
+    try:
+        text = Path(cpuinfo).read_text(errors="replace")
+    except OSError:
+        return False
+    return any("amx_bf16" in line.partition(":")[2].split() for line in text.splitlines() if line.startswith("flags"))
+
+
 def check_hardware(cfg: Config) -> None:
-    """Refuse, before anything is written, a precision or device count this machine cannot give."""
+    """Refuse, before anything is written, a precision or device count this machine cannot give; warn about
+    bf16-mixed on a CPU without AMX, which runs but much slower than 32-true."""
     precision, accelerator = cfg.trainer.precision, cfg.trainer.accelerator
     on_gpu = torch.cuda.is_available() and accelerator in ("auto", "gpu", "cuda")
     if precision == "16-mixed" and not on_gpu:
         raise ConfigError(
             "config key 'trainer.precision': 16-mixed needs a CUDA GPU and none is in use here; "
-            "use bf16-mixed or 32-true"
+            "use 32-true, or bf16-mixed on a CPU with AMX"
+        )
+    if precision == "bf16-mixed" and not on_gpu and not cpu_has_amx():
+        print(
+            "warning: config key 'trainer.precision': bf16-mixed on a CPU without AMX (no amx_bf16 in /proc/cpuinfo) "
+            "is usually much slower than 32-true (10-20x on some CPUs); it pays on GPUs with bfloat16"
         )
     if precision == "bf16-mixed" and on_gpu and not torch.cuda.is_bf16_supported():
         raise ConfigError(
@@ -38,10 +57,6 @@ def check_hardware(cfg: Config) -> None:
         raise ConfigError(
             f"config key 'trainer.devices': {devices} GPUs asked for, {torch.cuda.device_count()} present"
         )
-
-
-class NonFiniteLossError(FloatingPointError):
-    """The training loss became NaN or infinite; raised before it could reach the weights."""
 
 
 class Guards(Callback):
@@ -67,6 +82,22 @@ class Guards(Callback):
             )
 
 
+class FreezeBackbone(Callback):
+    """optim.freeze_backbone_epochs: the backbone frozen for the first epochs (no gradients, so the optimizer
+    skips it; BatchNorm statistics kept), then trainable. Its parameter groups sit in the optimizer from the
+    start, so the LR schedule covers them. Decided from the epoch at every epoch start: a fold resumed from
+    last.ckpt freezes exactly as one never interrupted. With DDP, use strategy ddp_find_unused_parameters_true."""
+
+    def __init__(self, epochs: int):
+        self.epochs = epochs
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.current_epoch < self.epochs:
+            BaseFinetuning.freeze(pl_module.backbone, train_bn=False)
+        else:
+            BaseFinetuning.make_trainable(pl_module.backbone)
+
+
 def make_callbacks(cfg: Config, module: CompetitionModule, out: Path, logging: bool) -> list:
     """The best (or top-k) checkpoints by the validation metric, last.ckpt after every epoch (for --resume),
     and the config's weight averaging, backbone freezing, early stopping, accumulation and LR logging."""
@@ -88,14 +119,7 @@ def make_callbacks(cfg: Config, module: CompetitionModule, out: Path, logging: b
         callbacks.append(averaging)
     o, c = cfg.optim, cfg.callbacks
     if o.freeze_backbone_epochs:
-        callbacks.append(
-            BackboneFinetuning(
-                unfreeze_backbone_at_epoch=o.freeze_backbone_epochs,
-                backbone_initial_lr=o.backbone_lr or o.lr,
-                lambda_func=lambda epoch: 1.0,  # the backbone then trains at its own constant rate
-                should_align=False,
-            )
-        )
+        callbacks.append(FreezeBackbone(o.freeze_backbone_epochs))
     if c.early_stopping_patience is not None:
         callbacks.append(
             EarlyStopping(
@@ -113,12 +137,22 @@ def make_callbacks(cfg: Config, module: CompetitionModule, out: Path, logging: b
     return callbacks
 
 
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Checkpoints written whole or not at all, through a temporary file in their own folder and a rename.
+    Lightning's own save goes through $TMPDIR, and across filesystems its move first empties the old
+    last.ckpt: a kill at that moment would leave no good checkpoint, and killed runs leave temp files behind."""
+
+    def save_checkpoint(self, checkpoint: dict, path, storage_options=None) -> None:
+        write_atomic(Path(path), lambda tmp: torch.save(checkpoint, tmp))
+
+
 def make_trainer(cfg: Config, module: CompetitionModule, out: Path, loggers: list | None = None) -> L.Trainer:
     return L.Trainer(
         **cfg.trainer_kwargs(),
         callbacks=make_callbacks(cfg, module, out, bool(loggers)),
         logger=loggers or False,
         default_root_dir=out,
+        plugins=[AtomicCheckpointIO()],
     )
 
 

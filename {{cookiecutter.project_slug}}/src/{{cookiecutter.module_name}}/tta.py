@@ -10,6 +10,8 @@ from collections.abc import Callable
 
 import torch
 
+from .errors import ConfigError
+
 VIEWS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "identity": lambda x: x,
     "hflip": lambda x: x.flip(-1),
@@ -33,8 +35,8 @@ def tta_predict(
     if views == ["identity"]:
         return activate(net(images))
     if images.shape[-1] != images.shape[-2] and SQUARE_ONLY.intersection(views):
-        raise ValueError(
-            f"TTA views {sorted(SQUARE_ONLY.intersection(views))} need square images, "
+        raise ConfigError(
+            f"config key 'tta.views': TTA views {sorted(SQUARE_ONLY.intersection(views))} need square images, "
             f"not {images.shape[-2]}x{images.shape[-1]}: set data.image_size or use flips only"
         )
     batch = torch.cat([VIEWS[view](images) for view in views])

@@ -19,6 +19,7 @@ from .config import Config, ConfigError
 from .cv import check_can_run
 from .data.competition import load_competition
 from .data.datamodule import FoldDataModule
+from .errors import UserError
 from .models import build_net
 from .module import make_module
 
@@ -53,7 +54,7 @@ def find_lr(cfg: Config, fold: int, plot: Path, num_training: int = 100) -> floa
     lrs, losses = np.array(finder.results["lr"]), np.array(finder.results["loss"])
     best = steepest_descent(lrs, losses)
     if best is None:
-        raise RuntimeError(f"the LR finder found no descent of the loss in {num_training} steps; try more steps")
+        raise UserError(f"the LR finder found no descent of the loss in {num_training} steps; try more steps")
     figure = finder.plot(suggest=False)
     axes = figure.axes[0]
     axes.plot(lrs[best], losses[best], marker="o", markersize=10, color="red")
@@ -76,12 +77,18 @@ def steepest_descent(lrs: np.ndarray, losses: np.ndarray, skip_begin: int = 10, 
 
 
 def find_batch_size(cfg: Config, fold: int, max_val: int = 8192) -> int:
-    """Lightning's batch-size finder: doubles data.batch_size until a step runs out of memory (or the batch
-    outgrows the training data, or reaches `max_val`); returns the largest that ran."""
+    """Lightning's batch-size finder: doubles data.batch_size until a step runs out of memory or the batch
+    reaches the cap, `max_val` or the fold's training rows (even with mixup), whichever is smaller; returns
+    the largest that ran, or the cap (which Lightning returns once reached). Never more than the training
+    rows: a larger batch would make no training batch at all where the last partial one is dropped."""
     with tempfile.TemporaryDirectory(prefix="find-batch-size-") as root:
         module, data, trainer = _fold(cfg, fold, root)
-        init_val = cfg.data.batch_size
-        return int(Tuner(trainer).scale_batch_size(module, datamodule=data, init_val=init_val, max_val=max_val))
+        rows = len(data.train_rows)
+        cap = min(max_val, rows - rows % 2 if cfg.mixup.enabled else rows)  # mixup pairs the rows of a batch
+        init_val = min(cfg.data.batch_size, cap)
+        found = Tuner(trainer).scale_batch_size(module, datamodule=data, init_val=init_val, max_val=cap)
+    found = min(int(found), cap)
+    return found - found % 2 if cfg.mixup.enabled else found
 
 
 def scaled_lrs(cfg: Config, lr: float) -> list[str]:

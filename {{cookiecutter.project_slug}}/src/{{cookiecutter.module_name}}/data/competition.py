@@ -11,12 +11,9 @@ import pandas as pd
 
 from ..config import Config
 from ..demo import ensure_demo
+from ..errors import DataError
 from ..folds import assign_folds
-from ..problem import Problem
-
-
-class DataError(ValueError):
-    """Data that cannot serve the config as it stands; the message names the file, column or row."""
+from ..problem import Problem, first_line
 
 
 @dataclass
@@ -25,25 +22,47 @@ class Competition:
     test: pd.DataFrame
     sample_submission: pd.DataFrame
     problem: Problem
+    folds: pd.DataFrame | None = None  # id and fold of every training row, bad ones too: what save_folds writes
+
+
+def read_csv(path: Path) -> pd.DataFrame:
+    """A CSV as text, every cell exactly as written: ids such as 00100 or 10.00 and labels such as 07, NA or
+    None stay what they are, and an empty cell is ''. Numbers are parsed on purpose where they are meant
+    (targets, predictions). A UTF-8 byte-order mark (Excel's) is dropped."""
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise DataError(
+            f"{path}: not UTF-8 text (byte {error.object[error.start : error.start + 1]!r} at offset {error.start}); "
+            "re-save it as UTF-8"
+        ) from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path} is empty: a CSV starts with a header row") from None
+    except pd.errors.ParserError as error:
+        raise DataError(f"{path}: not a well-formed CSV ({str(error).strip()})") from None
 
 
 def read_table(cfg: Config, key: str, columns: list[str]) -> pd.DataFrame:
-    """The CSV named by config key data.<key>, with the `columns` it needs and a unique id column."""
+    """The CSV named by config key data.<key>, with the `columns` it needs and a unique, non-empty id column."""
     root, id_col = Path(cfg.data.dir), cfg.data.id_col
     path = root / getattr(cfg.data, key)
     if not root.is_dir():
         raise DataError(f"config key 'data.dir': {root} is not a folder")
     if not path.is_file():
         raise DataError(f"config key 'data.{key}': {path} does not exist (its folder: {', '.join(ls(root))})")
-    table = pd.read_csv(path)
+    table = read_csv(path)
     if table.empty:
         raise DataError(f"{path} has no rows")
-    missing = [c for c in columns if c not in table.columns]
+    missing = [c for c in dict.fromkeys(columns) if c not in table.columns]
     if missing:
+        hint = "; is it separated by ';' or tabs? Kaggle's CSVs use ','" if len(table.columns) == 1 else ""
         raise DataError(
-            f"{path} has no column {', '.join(map(repr, missing))} (its columns: {', '.join(table.columns)}); "
-            "set the column names in the data section of the config"
+            f"{path} has no column {', '.join(map(repr, missing))} (its columns: "
+            f"{', '.join(map(repr, table.columns[:20]))}){hint}; set the column names in the data section of the config"
         )
+    empty = table[id_col].str.strip() == ""
+    if empty.any():
+        raise DataError(f"{path}: line {first_line(empty)} has an empty id (column {id_col!r})")
     duplicated = table[id_col].duplicated()
     if duplicated.any():
         raise DataError(f"{path}: id column {id_col!r} is not unique ({table[id_col][duplicated].iloc[0]!r} repeats)")
@@ -78,14 +97,27 @@ def bad_inputs(cfg: Config, rows: pd.DataFrame, split: str, decode: bool) -> pd.
             reasons[empty & (reasons == "")] = f"empty text in column {col!r}"
         return reasons[reasons != ""]
     paths = pd.Series(image_paths(cfg, rows, split), index=rows.index)
-    reasons = paths[~paths.map(Path.is_file)].map(lambda p: f"{p} does not exist")
+
+    def size(path: Path) -> int:  # -1: no such file
+        try:
+            return path.stat().st_size if path.is_file() else -1
+        except OSError:
+            return -1
+
+    sizes = paths.map(size)
+    reasons = pd.concat(
+        [
+            paths[sizes < 0].map(lambda p: f"{p} does not exist"),
+            paths[sizes == 0].map(lambda p: f"{p} is empty (0 bytes)"),
+        ]
+    )
     if decode:  # reads every image once: worth it only when bad rows are to be skipped, not refused
         from .vision import read_image
 
         def unreadable(path: Path) -> bool:
             try:
                 read_image(path)
-            except OSError:  # read_image's FileNotFoundError among them
+            except DataError:
                 return True
             return False
 
@@ -136,22 +168,24 @@ def check_like_train(cfg: Config, problem: Problem, test: pd.DataFrame, sample: 
             f"{d.sample_submission} has columns {list(sample.columns)}, but this config writes {expected} "
             f"(data.target_cols {list(problem.target_cols)}, submission: {cfg.submission}): set them to match"
         )
-    labels = problem.classes if problem.kind != "multilabel" else (0, 1)
+    labels = problem.classes if problem.kind != "multilabel" else ("0", "1")
     tables = [(d.test_csv, test)]
     if problem.is_classification and cfg.submission == "label":
         tables.append((d.sample_submission, sample))
     for name, table in tables:
         for col in [c for c in problem.target_cols if c in table.columns]:
-            values = table[col].dropna()
+            values = table[col][table[col] != ""]  # a test.csv may carry the target column empty
             if problem.is_classification and not values.isin(labels).all():
                 unknown = values[~values.isin(labels)].iloc[0]
                 raise DataError(
                     f"{name} column {col!r} holds {unknown!r}, a label {d.train_csv} never has "
                     f"(its labels: {', '.join(map(repr, labels[:20]))})"
                 )
-            if not problem.is_classification and not pd.api.types.is_numeric_dtype(values):
+            numbers = pd.to_numeric(values, errors="coerce")
+            if not problem.is_classification and numbers.isna().any():
                 raise DataError(
-                    f"{name} column {col!r} holds {values.iloc[0]!r}, but {d.train_csv}'s targets are numbers"
+                    f"{name} column {col!r} holds {values[numbers.isna()].iloc[0]!r}, but {d.train_csv}'s targets "
+                    "are numbers"
                 )
     unknown = set(sample[d.id_col]) - set(test[d.id_col])
     if unknown:
@@ -162,17 +196,21 @@ def check_like_train(cfg: Config, problem: Problem, test: pd.DataFrame, sample: 
 
 
 def load_competition(cfg: Config, folds: bool = True) -> Competition:
-    """The tables of data.dir, checked; `folds=False` (prediction) neither needs nor writes the folds file."""
+    """The tables of data.dir, checked; `folds=False` (prediction) does not need the folds. Nothing is written."""
     d = cfg.data
     ensure_demo(d.dir)
     texts = d.text_cols if cfg.task == "nlp" else []
-    train = read_table(cfg, "train_csv", [d.id_col, *d.target_cols, *texts])
+    groups = [cfg.cv.group_col] if cfg.cv.splitter in ("group", "stratified_group") else []
+    train = read_table(cfg, "train_csv", [d.id_col, *d.target_cols, *texts, *groups])
     test = read_table(cfg, "test_csv", [d.id_col, *texts])
     sample = read_table(cfg, "sample_submission", [d.id_col])
-    problem = Problem.from_train(cfg.problem, d.target_cols, train, str(Path(d.dir) / d.train_csv))
+    problem = Problem.from_train(cfg.problem, d.target_cols, train, Path(d.dir) / d.train_csv)
     check_like_train(cfg, problem, test, sample)
     if folds:  # predict.py reads no training input, so it checks none
         # Folds first: leaving bad rows out (data.skip_bad_rows) keeps the split every experiment shares.
-        train = check_inputs(cfg, assign_folds(train, cfg), "train")
+        # They are computed here and written by save_folds, once every check has passed.
+        train = assign_folds(train, cfg, problem)
+        folds_table = train[[d.id_col, "fold"]]
+        train = check_inputs(cfg, train, "train")
     test = check_inputs(cfg, test, "test")
-    return Competition(train=train, test=test, sample_submission=sample, problem=problem)
+    return Competition(train, test, sample, problem, folds_table if folds else None)

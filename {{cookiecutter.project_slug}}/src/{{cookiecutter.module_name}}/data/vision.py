@@ -12,28 +12,26 @@ import torch
 from albumentations.pytorch import ToTensorV2
 from torch.utils.data import Dataset
 
-from ..config import Config
+from ..config import Config, ConfigError
+from ..errors import DataError
 
 
 def read_image(path: Path, channels: int = 3) -> np.ndarray:
-    """An HxWxC uint8 array, RGB (channels=3) or grayscale (channels=1), whatever the file holds."""
-    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    """An HxWxC uint8 array, RGB (channels=3) or grayscale (channels=1), whatever the file holds: gray, RGB,
+    RGBA or a palette, 8 or 16 bits, upright by its EXIF orientation (a phone's photo). Deeper images are
+    stretched to 0-255 by their own maximum."""
+    flags = cv2.IMREAD_ANYDEPTH | (cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR)
+    image = cv2.imread(str(path), flags)
     if image is None:
         reason = "does not exist" if not path.exists() else "is not a readable image"
-        raise FileNotFoundError(f"image {path} {reason}")
-    if image.ndim == 2:
-        image = image[:, :, None]
-    if image.dtype != np.uint8:  # 16-bit PNG or TIFF
-        image = cv2.convertScaleAbs(image, alpha=255.0 / max(int(image.max()), 1))
-    conversions = {
-        (1, 3): cv2.COLOR_GRAY2RGB,
-        (3, 3): cv2.COLOR_BGR2RGB,
-        (4, 3): cv2.COLOR_BGRA2RGB,
-        (3, 1): cv2.COLOR_BGR2GRAY,
-        (4, 1): cv2.COLOR_BGRA2GRAY,
-    }
-    if (image.shape[2], channels) in conversions:
-        image = cv2.cvtColor(image, conversions[image.shape[2], channels])
+        raise DataError(
+            f"image {path} {reason}: fix or replace it, or set data.skip_bad_rows: true to leave such rows out"
+        )
+    if image.dtype != np.uint8:  # 16-bit PNG or TIFF, float TIFF
+        peak = float(np.abs(image).max())
+        image = cv2.convertScaleAbs(image, alpha=255.0 / peak if peak > 0 else 1.0)
+    if channels == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
     return image if image.ndim == 3 else image[:, :, None]
 
 
@@ -50,15 +48,15 @@ def build_transforms(
     for index, step in enumerate(steps):
         where = f"config key '{key}[{index}]'"
         if not isinstance(step, dict) or len(step) != 1:
-            raise ValueError(f"{where}: write each step as one transform name mapped to its arguments, not {step!r}")
+            raise ConfigError(f"{where}: write each step as one transform name mapped to its arguments, not {step!r}")
         ((name, arguments),) = step.items()
         transform = ToTensorV2 if name == "ToTensorV2" else getattr(A, name, None)
         if not isinstance(transform, type):
-            raise ValueError(f"{where}: albumentations has no transform {name!r}")
+            raise ConfigError(f"{where}: albumentations has no transform {name!r}")
         try:
             transforms.append(transform(**(arguments or {})))
         except (TypeError, ValueError) as error:
-            raise ValueError(f"{where}: {name}: {error}") from None
+            raise ConfigError(f"{where}: {name}: {' '.join(str(error).split())}") from None
     if not transforms:
         transforms.append(A.Resize(size, size))
     if not any(isinstance(t, A.Normalize) for t in transforms):
@@ -106,7 +104,7 @@ class ImageDataset(Dataset):
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         try:
             image = read_image(self.paths[index], self.channels)
-        except FileNotFoundError:
+        except DataError:
             if self.blank_size is None:
                 raise
             image = np.zeros((self.blank_size, self.blank_size, self.channels), dtype=np.uint8)

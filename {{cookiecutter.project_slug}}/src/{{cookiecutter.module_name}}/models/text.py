@@ -7,6 +7,7 @@ the tokenizer; `model.pretrained: false` builds the architecture from config.jso
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -33,12 +34,28 @@ FLOAT16 = ("16", "16-mixed", "16-true")
 
 def model_config(cfg: ModelConfig) -> PretrainedConfig:
     ensure_demo(cfg.name)
-    return AutoConfig.from_pretrained(cfg.name)
+    try:
+        return AutoConfig.from_pretrained(cfg.name)
+    except (OSError, ValueError) as error:
+        raise ConfigError(f"config key 'model.name': {cfg.name!r} {not_found(cfg.name, error)}") from None
 
 
 def load_tokenizer(cfg: ModelConfig) -> PreTrainedTokenizerBase:
-    ensure_demo(cfg.tokenizer or cfg.name)
-    return AutoTokenizer.from_pretrained(cfg.tokenizer or cfg.name)
+    name, key = (cfg.tokenizer, "model.tokenizer") if cfg.tokenizer else (cfg.name, "model.name")
+    ensure_demo(name)
+    try:
+        return AutoTokenizer.from_pretrained(name)
+    except (OSError, ValueError) as error:
+        raise ConfigError(f"config key {key!r}: no tokenizer in {name!r}: {not_found(name, error)}") from None
+
+
+def not_found(name: str, error: Exception) -> str:
+    """Why a Hugging Face name did not load, in a few words: a folder that is not there, or the library's reason."""
+    path = Path(name)
+    if (path.is_absolute() or name.startswith(".") or len(path.parts) > 2) and not path.exists():
+        return f"is not a folder (from {Path.cwd()}): give the folder holding config.json and the tokenizer"
+    reason = str(error).strip().splitlines()[0][:300]
+    return f"is neither a local folder nor a model in the Hugging Face cache ({reason}); offline, give a local folder"
 
 
 def check_precision(cfg: Config) -> None:

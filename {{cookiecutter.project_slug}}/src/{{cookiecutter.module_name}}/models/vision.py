@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
 import timm
 import torch
+from timm.models import parse_model_name
 from torch import nn
 
 from ..config import ModelConfig
+from ..errors import ConfigError
+
+
+def check_model(cfg: ModelConfig) -> None:
+    """Refuse, before anything is written, a model name timm does not have, or a weights file that is missing."""
+    source, name = parse_model_name(cfg.name)
+    if source is None and not timm.is_model(name):  # hf-hub: and local-dir: names are timm's to resolve
+        close = difflib.get_close_matches(name, timm.list_models(), n=3)
+        raise ConfigError(
+            f"config key 'model.name': timm has no model {cfg.name!r}"
+            + (f"; did you mean {', '.join(close)}?" if close else "; timm.list_models('*resnet*') lists them")
+        )
+    if cfg.pretrained and cfg.weights_file and not Path(cfg.weights_file).is_file():
+        raise ConfigError(f"config key 'model.weights_file': {cfg.weights_file} does not exist")
 
 
 class ImageModel(nn.Module):
@@ -16,8 +32,7 @@ class ImageModel(nn.Module):
         super().__init__()
         overlay = {}
         if cfg.pretrained and cfg.weights_file:
-            if not Path(cfg.weights_file).is_file():
-                raise FileNotFoundError(f"model.weights_file {cfg.weights_file} does not exist")
+            check_model(cfg)
             overlay = {"pretrained_cfg_overlay": {"file": str(cfg.weights_file)}}  # timm reads it instead of the hub
         # num_classes=0 leaves timm's pooling and dropout in place and drops its classifier, so the
         # backbone and the head can get their own learning rates or be frozen apart.
