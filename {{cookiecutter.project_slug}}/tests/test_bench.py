@@ -6,7 +6,8 @@ from dataclasses import replace
 import pytest
 import torch
 
-from {{ cookiecutter.module_name }}.bench import bench, print_bench
+from {{ cookiecutter.module_name }} import bench as bench_module
+from {{ cookiecutter.module_name }}.bench import bench, loop_overhead, print_bench
 from {{ cookiecutter.module_name }}.cv import train
 
 
@@ -18,10 +19,12 @@ def test_the_bench_times_both_loops_and_prints_finite_ratios(cfg, capsys):
     for source in ("memory", "pipeline"):
         assert math.isfinite(loop[f"ratio/{source}"]) and loop[f"ratio/{source}"] > 0
         assert loop[f"lightning/{source}"] > 0 and loop[f"plain/{source}"] > 0
+        assert loop[f"ratio_range/{source}"] == [pytest.approx(loop[f"ratio/{source}"])] * 2  # one repeat
     assert report["tta"]["views"] == 8 and math.isfinite(report["tta"]["ratio"])
     assert report["pipeline"]["items_per_s"] > 0
     printed = capsys.readouterr().out
     assert "memory" in printed and "pipeline" in printed and "TTA: 8 views" in printed
+    assert "one repeat: how far the ratios vary is unknown" in printed
     assert not small.experiment_dir.exists()  # nothing written to outputs/
 
 
@@ -33,3 +36,40 @@ def test_the_gpu_path_trains_in_bf16_channels_last_compiled(tiny):
     cfg = replace(tiny, model=model, trainer=trainer)
     score = train(cfg, folds=[0])["folds"][0]
     assert 0.1 <= score <= 1 and (cfg.fold_dir(0) / "model.safetensors").is_file()
+
+
+def test_each_ratio_comes_with_its_range_over_the_repeats(cfg, monkeypatch):
+    """Each repeat's ratio pairs the two loops it ran back to back (timings made up here)."""
+    per_step = iter([0.2, 0.1, 0.4, 0.2, 0.3, 0.1, 0.3, 0.2])  # each repeat: memory, pipeline; lightning, plain
+
+    def times(*args) -> list[float]:
+        step = next(per_step)
+        return [i * step for i in range(8)]
+
+    monkeypatch.setattr(bench_module, "memory_batches", lambda *args: None)
+    monkeypatch.setattr(bench_module, "lightning_run", lambda *args: (1.0, times()))
+    monkeypatch.setattr(bench_module, "plain_run", times)
+    loop = loop_overhead(cfg, None, torch.device("cpu"), steps=8, repeats=2, warmup=2)
+    assert loop["ratio_range/memory"] == pytest.approx([2.0, 3.0])  # 0.2 / 0.1, 0.3 / 0.1
+    assert loop["ratio_range/pipeline"] == pytest.approx([1.5, 2.0])  # 0.3 / 0.2, 0.4 / 0.2
+    assert loop["ratio/memory"] == pytest.approx(2.5)  # the medians' ratio: 0.25 / 0.1
+    assert (loop["steps"], loop["repeats"]) == (8, 2)
+
+
+def made_up_report(memory: list[float], pipeline: list[float]) -> dict:
+    loop = {"batch_size": 16, "steps": 8, "repeats": 3, "lightning_startup_s": 1.0}
+    for source, (low, high) in (("memory", memory), ("pipeline", pipeline)):
+        loop |= {f"lightning/{source}": 0.2, f"plain/{source}": 0.1, f"ratio/{source}": 2.0}
+        loop[f"ratio_range/{source}"] = [low, high]
+    return {"loop": loop, "pipeline": {"items_per_s": 1000.0, "model_items_per_s": 100.0}}
+
+
+def test_ratios_that_disagree_across_repeats_are_flagged(capsys):
+    print_bench(made_up_report([1.9, 2.1], [0.45, 2.27]))
+    printed = capsys.readouterr().out
+    assert "0.450-2.270" in printed and "1.900-2.100" in printed  # the range beside each ratio
+    warning = [line for line in printed.splitlines() if line.startswith("warning:")]
+    assert len(warning) == 1 and "pipeline 0.45-2.27" in warning[0] and "memory" not in warning[0]
+    assert "more --steps and --repeats (this run: --steps 8 --repeats 3)" in warning[0]
+    print_bench(made_up_report([1.9, 2.1], [1.8, 2.2]))  # within 25% of each other: readable
+    assert "warning" not in capsys.readouterr().out

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
-from {{ cookiecutter.module_name }}.data.competition import load_competition
+from {{ cookiecutter.module_name }}.data.competition import DataError, load_competition
 from {{ cookiecutter.module_name }}.data.vision import read_image
 
 
@@ -44,10 +44,10 @@ def test_images_load_as_rgb_whatever_their_channels(tmp_path, channels):
 
 
 def test_missing_or_corrupt_image_names_the_file(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"gone\.png does not exist"):
+    with pytest.raises(DataError, match=r"gone\.png does not exist"):
         read_image(tmp_path / "gone.png")
     (tmp_path / "broken.png").write_bytes(b"not a png")
-    with pytest.raises(FileNotFoundError, match=r"broken\.png is not a readable image"):
+    with pytest.raises(DataError, match=r"broken\.png is not a readable image"):
         read_image(tmp_path / "broken.png")
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from conftest import PROJECT
+from conftest import PROJECT, TINY, make_cfg
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
 from {{ cookiecutter.module_name }}.config import ConfigError, load_config
@@ -59,6 +59,36 @@ def test_find_lr_apply_trains_the_fold_with_the_suggestion(digits_dir, tmp_path,
 def test_batch_size_finder_doubles_until_the_cap(cfg):
     """On a CPU nothing runs out of memory, so the finder grows the batch until max_val."""
     assert find_batch_size(cfg, 0, max_val=256) == 256
+
+
+def test_batch_size_finder_stops_at_the_training_rows(digits_dir, tmp_path):
+    """2 folds of the 1500-row demo: 750 training rows. A larger batch would leave no training batch at all
+    (vision drops the last partial batch), so the finder never goes past the rows, whatever max_val."""
+    cfg = make_cfg(digits_dir, tmp_path, n_folds=2, **TINY)
+    cfg = replace(cfg, data=replace(cfg.data, batch_size=512))  # one trial, then 1024 is past the rows
+    batch_size = find_batch_size(cfg, 0, max_val=8192)
+    assert batch_size == 750  # on a CPU nothing runs out of memory: the rows are the cap
+    cfg = replace(cfg, data=replace(cfg.data, batch_size=batch_size))
+    _, data, _, _ = build_fold(cfg, load_competition(cfg), 0)
+    assert len(data.train_rows) == 750 and len(data.train_dataloader()) == 1
+
+
+def test_batch_size_finder_keeps_the_batch_even_for_mixup(digits_dir, tmp_path):
+    """61 rows in 2 folds: one fold trains on an odd number of rows; mixup needs an even batch."""
+    small = tmp_path / "small"
+    small.mkdir()
+    for name in ("train", "test"):
+        (small / name).symlink_to(digits_dir / name)
+    (small / "train.csv").write_text("".join((digits_dir / "train.csv").read_text().splitlines(True)[:62]))
+    for name in ("test.csv", "sample_submission.csv"):
+        (small / name).write_text((digits_dir / name).read_text())
+    cfg = make_cfg(small, tmp_path / "outputs", n_folds=2, **TINY)
+    cfg = replace(cfg, data=replace(cfg.data, batch_size=8), mixup=replace(cfg.mixup, mixup_alpha=0.2))
+    train = load_competition(cfg).train
+    rows = {fold: int((train.fold != fold).sum()) for fold in (0, 1)}
+    odd = next(fold for fold in rows if rows[fold] % 2)
+    assert sorted(rows.values()) == [30, 31]
+    assert find_batch_size(cfg, odd) == 30
 
 
 @pytest.mark.parametrize(

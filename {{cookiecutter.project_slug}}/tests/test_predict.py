@@ -6,6 +6,7 @@ import pytest
 from conftest import make_cfg
 
 from {{ cookiecutter.module_name }}.data.competition import DataError, load_competition
+from {{ cookiecutter.module_name }}.errors import UserError
 from {{ cookiecutter.module_name }}.inference import predict, predict_fold, validate_submission
 
 
@@ -41,7 +42,7 @@ def test_probability_submission_is_refused_when_the_sample_wants_labels(two_fold
 
 
 def test_predict_without_trained_folds_says_what_to_run(digits_dir, tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"run python train\.py --fold all first"):
+    with pytest.raises(UserError, match=r"run python train\.py --fold all first"):
         predict(make_cfg(digits_dir, tmp_path))
 
 
@@ -53,8 +54,8 @@ SAMPLE = pd.DataFrame({"id": ["a", "b", "c"], "label": [0, 0, 0]})
     [
         (SAMPLE.iloc[[1, 0, 2]], r"ids differ .* from row 0: 'b' where the sample has 'a'"),
         (SAMPLE.iloc[:2], "submission has 2 rows, sample_submission.csv has 3"),
-        (SAMPLE.assign(label=[1.0, np.nan, 2.0]), r"1 NaN or infinite values, first in column 'label' at row 1"),
-        (SAMPLE.assign(label=[1.0, np.inf, 2.0]), "NaN or infinite"),
+        (SAMPLE.assign(label=[1.0, np.nan, 2.0]), r"1 NaN, infinite or non-numeric values, first in column 'label'"),
+        (SAMPLE.assign(label=[1.0, np.inf, 2.0]), "NaN, infinite"),
         (SAMPLE.rename(columns={"label": "target"}), r"columns \['id', 'target'\] differ"),
     ],
     ids=["shuffled", "short", "nan", "inf", "columns"],

@@ -7,6 +7,7 @@ import torch
 from conftest import TINY, make_cfg
 
 from {{ cookiecutter.module_name }}.cv import train
+from {{ cookiecutter.module_name }}.errors import DataError
 from {{ cookiecutter.module_name }}.problem import Problem
 
 
@@ -34,7 +35,7 @@ def test_every_problem_type_trains_a_fold(derived_dir, tmp_path, problem, metric
     score = train(cfg, folds=[0])["folds"][0]
     assert np.isfinite(score)
     oof = pd.read_csv(cfg.fold_dir(0) / "oof.csv")
-    train_rows = pd.read_csv(derived_dir / "train.csv")
+    train_rows = pd.read_csv(derived_dir / "train.csv", dtype=str)
     expected = Problem.from_train(problem, targets, train_rows, "train.csv").pred_columns
     assert list(oof.columns) == ["id", "fold", *targets, *expected]
     assert np.isfinite(oof[expected].to_numpy()).all()
@@ -58,11 +59,14 @@ def test_smoothed_binary_targets_move_towards_one_half():
 @pytest.mark.parametrize(
     ("kind", "column", "values", "message"),
     [
-        ("binary", "y", [0, 1, 2], r"binary target 'y' has values \[0, 1, 2\], not two"),
-        ("multilabel", "y", [0, 1, 2], "multilabel target 'y' holds values other than 0 and 1"),
-        ("regression", "y", ["a", "b", "c"], "regression targets .* must be numeric"),
+        ("binary", "y", ["0", "1", "2"], r"binary target 'y' has 3 values \['0', '1', '2'\], not two"),
+        ("multilabel", "y", ["0", "1", "2"], r"line 4 of multilabel target 'y' holds '2'; each label column holds 0"),
+        ("regression", "y", ["1.5", "b", "c"], r"line 3 of regression target 'y' holds 'b', not a finite number"),
+        ("regression", "y", ["1.5", "2", "inf"], r"line 4 of regression target 'y' holds 'inf', not a finite number"),
+        ("multiclass", "y", ["cat", "", "dog"], r"line 3 has no target in column 'y'; every training row needs one"),
+        ("multiclass", "y", ["cat", "cat", "cat"], r"target 'y' has a single class \['cat'\]: nothing to learn"),
     ],
 )
 def test_targets_unlike_the_problem_type_are_refused(kind, column, values, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(DataError, match=message):
         Problem.from_train(kind, [column], pd.DataFrame({column: values}), "train.csv")

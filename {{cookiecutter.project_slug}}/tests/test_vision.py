@@ -1,4 +1,5 @@
 from dataclasses import replace
+from types import SimpleNamespace
 
 import albumentations as A
 import lightning as L
@@ -12,6 +13,7 @@ from {{ cookiecutter.module_name }}.cv import build_fold, train
 from {{ cookiecutter.module_name }}.data.competition import load_competition
 from {{ cookiecutter.module_name }}.data.vision import build_transforms
 from {{ cookiecutter.module_name }}.models.vision import ImageModel
+from {{ cookiecutter.module_name }}.trainer import FreezeBackbone
 
 MEAN, STD = (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)
 
@@ -87,14 +89,14 @@ def changed(before: dict, after: dict, prefix: str) -> list[str]:
 def test_backbone_is_frozen_for_the_first_epoch_then_trains_with_the_schedule(digits_dir, tmp_path, schedule):
     """Three epochs, the first with the backbone frozen: the LR schedule covers the backbone's group from the
     start (Lightning's BackboneFinetuning added a group the schedule did not know, which crashed at unfreezing)."""
-    base = make_cfg(digits_dir, tmp_path, n_folds=3, **{**TINY, "max_epochs": 3, "limit_train_batches": 2, "limit_val_batches": 1})
+    base = make_cfg(digits_dir, tmp_path, n_folds=3, **{**TINY, "max_epochs": 3, "limit_val_batches": 1})
     optim = replace(base.optim, freeze_backbone_epochs=1, schedule=schedule, lr=0.01, backbone_lr=0.002)
     cfg = replace(base, optim=optim)
     module, data, trainer, _ = build_fold(cfg, load_competition(cfg), 0)
     snapshots = Snapshots()
     trainer.callbacks.append(snapshots)
     trainer.fit(module, datamodule=data)
-    assert trainer.current_epoch == 3 and trainer.global_step == 6  # 3 epochs of 2 batches
+    assert trainer.current_epoch == 3 and trainer.global_step == 12  # 3 epochs of 4 batches
     start, end = snapshots.start, snapshots.end
     assert changed(start[0], end[0], "backbone.") == []  # frozen for epoch 0, BatchNorm statistics too
     assert changed(start[0], end[0], "head.") != []
@@ -107,3 +109,14 @@ def test_backbone_is_frozen_for_the_first_epoch_then_trains_with_the_schedule(di
         assert [group["max_lr"] for group in groups] == [0.002, 0.01]  # backbone, head
     else:
         assert [group["initial_lr"] for group in groups] == [0.002, 0.01]
+
+
+def test_the_freeze_follows_the_epoch_so_a_resumed_fold_matches():
+    """Decided at every epoch start from the epoch alone: a fold resumed at epoch 2 trains its backbone, one
+    resumed at epoch 0 freezes it (BatchNorm statistics too), whatever ran before in the process."""
+    backbone = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4))
+    module, freeze = SimpleNamespace(backbone=backbone), FreezeBackbone(epochs=2)
+    for epoch, frozen in [(2, False), (0, True), (1, True), (2, False)]:
+        freeze.on_train_epoch_start(SimpleNamespace(current_epoch=epoch), module)
+        assert [p.requires_grad for p in backbone.parameters()] == [not frozen] * 4
+        assert backbone[1].track_running_stats is not frozen

@@ -34,6 +34,9 @@ from .module import lr_factor
 from .tracking import finish_wandb_run, make_loggers
 from .tta import VIEWS
 
+# The repeats' ratios of the two loops differ by more than this factor: the median ratio is noise.
+SPREAD_LIMIT = 1.25
+
 
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
@@ -122,7 +125,8 @@ def memory_batches(cfg: Config, competition, count: int) -> DataLoader:
 
 
 def loop_overhead(cfg: Config, competition, device: torch.device, steps: int, repeats: int, warmup: int) -> dict:
-    """Median steady-state seconds per step of each loop and source, and their ratios, over `repeats`."""
+    """Median steady-state seconds per step of each loop and source, and their ratios, over `repeats`; with
+    each ratio, its range over the repeats (each repeat ran both loops back to back: its own ratio)."""
     memory = memory_batches(cfg, competition, steps)
     runs: dict[str, list[float]] = {}
     startup = []
@@ -137,8 +141,10 @@ def loop_overhead(cfg: Config, competition, device: torch.device, steps: int, re
     result = {name: statistics.median(values) for name, values in runs.items()}
     for source in ("memory", "pipeline"):
         result[f"ratio/{source}"] = result[f"lightning/{source}"] / result[f"plain/{source}"]
+        ratios = [a / b for a, b in zip(runs[f"lightning/{source}"], runs[f"plain/{source}"], strict=True)]
+        result[f"ratio_range/{source}"] = [min(ratios), max(ratios)]
     result["lightning_startup_s"] = statistics.median(startup)
-    result["batch_size"] = cfg.data.batch_size
+    result["batch_size"], result["steps"], result["repeats"] = cfg.data.batch_size, steps, repeats
     return result
 
 
@@ -220,10 +226,21 @@ def print_bench(report: dict) -> None:
     loop, pipe = report["loop"], report["pipeline"]
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else f"CPU, {torch.get_num_threads()} threads"
     print(f"\nBench on {device}, batch {loop['batch_size']} (medians of the repeats; seconds per training step)")
-    print(f"{'':>10}  {'lightning':>10}  {'plain':>10}  {'ratio':>6}")
+    print(f"{'':>10}  {'lightning':>10}  {'plain':>10}  {'ratio':>6}  ratio per repeat, min-max")
+    noisy = []
     for source in ("memory", "pipeline"):
         lightning, plain, ratio = loop[f"lightning/{source}"], loop[f"plain/{source}"], loop[f"ratio/{source}"]
-        print(f"{source:>10}  {lightning:>10.4f}  {plain:>10.4f}  {ratio:>6.3f}")
+        low, high = loop[f"ratio_range/{source}"]
+        print(f"{source:>10}  {lightning:>10.4f}  {plain:>10.4f}  {ratio:>6.3f}  {low:.3f}-{high:.3f}")
+        if high > SPREAD_LIMIT * low:
+            noisy.append(f"{source} {low:.2f}-{high:.2f}")
+    if noisy:
+        print(
+            f"warning: the ratios disagree across the repeats ({', '.join(noisy)}): too noisy to read; rerun with "
+            f"more --steps and --repeats (this run: --steps {loop['steps']} --repeats {loop['repeats']})"
+        )
+    elif loop["repeats"] < 2:
+        print("one repeat: how far the ratios vary is unknown; run --repeats 3 or more to see it")
     print(f"Lightning start-up (fit() to the first step): {loop['lightning_startup_s']:.2f} s, apart from the above")
     starved = pipe["items_per_s"] < pipe["model_items_per_s"]
     tokens = f", {pipe['tokens_per_s']:.0f} tokens/s" if "tokens_per_s" in pipe else ""

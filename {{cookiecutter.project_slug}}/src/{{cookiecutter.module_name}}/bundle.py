@@ -21,7 +21,9 @@ import tomllib
 from dataclasses import replace
 from pathlib import Path
 
+from .atomic import umask
 from .config import Config, save_config
+from .errors import UserError
 from .inference import trained_folds
 
 PROJECT = Path(__file__).resolve().parents[2]  # holds predict.py and src/
@@ -44,8 +46,8 @@ def find(name: str) -> Path:
     raise FileNotFoundError("no attached input holds " + name + ": add the dataset and the competition")
 
 
-bundle, data = find("{config}"), find("{sample}")
-command = [sys.executable, "predict.py", "--config", "{config}", "--data.dir", str(data)]
+bundle, data = find({config}), find({sample})
+command = [sys.executable, "predict.py", "--config", {config}, "--data.dir", str(data)]
 subprocess.run([*command, "--out", "/kaggle/working/submission.csv"], cwd=bundle, check=True)
 '''
 
@@ -98,7 +100,8 @@ def write_bundle(cfg: Config, folder: Path, competition: str, user: str) -> None
     kernel = folder / "kernel"
     kernel.mkdir()
     config = (bundled.experiment_dir / "config.yaml").as_posix()
-    code = KERNEL.format(dataset=dataset, config=config, sample=cfg.data.sample_submission)
+    # Values reach the notebook's code as JSON string literals (valid Python), never as code.
+    code = KERNEL.format(dataset=dataset, config=json.dumps(config), sample=json.dumps(cfg.data.sample_submission))
     (kernel / "inference.py").write_text(code)
     kernel_metadata = {
         "id": f"{dataset}-inference",
@@ -118,12 +121,16 @@ def write_bundle(cfg: Config, folder: Path, competition: str, user: str) -> None
 
 def make_bundle(cfg: Config, folder: Path | None = None, competition: str = COMPETITION) -> Path:
     """Write bundles/<experiment>/ (or `folder`) whole, replacing an older one; return it."""
+    if competition and not re.fullmatch(r"[a-z0-9][a-z0-9-]*", competition):
+        raise UserError(f"--competition {competition!r} is not a Kaggle slug (lower-case letters, digits and '-')")
     folder = Path(folder or Path("bundles") / cfg.experiment)
-    user = kaggle_username() or "your-kaggle-username"
+    # A Kaggle user name is letters, digits, '-' and '_'; nothing else may reach the notebook's code.
+    user = re.sub(r"[^A-Za-z0-9_-]", "", kaggle_username() or "") or "your-kaggle-username"
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
     try:
         write_bundle(cfg, tmp, competition, user)
+        os.chmod(tmp, 0o777 & ~umask())  # mkdtemp's 0700 would hide the bundle from the team
         shutil.rmtree(folder, ignore_errors=True)
         tmp.rename(folder)
     finally:

@@ -5,7 +5,7 @@ entry scripts print that line and exit with code 2 (cli.py). Anything else is a 
 """
 
 
-class UserError(Exception):
+class UserError(ValueError):
     """A mistake in the config, the data, the flags or the paths; the message names it."""
 
 
