@@ -14,6 +14,7 @@ from torch import nn
 from {{ cookiecutter.module_name }}.averaging import average_checkpoints, recalibrate_batchnorm
 from {{ cookiecutter.module_name }}.cv import build_fold, fold_predictions, train
 from {{ cookiecutter.module_name }}.data.competition import load_competition
+from {{ cookiecutter.module_name }}.errors import ConfigError
 from {{ cookiecutter.module_name }}.inference import load_fold_model
 from {{ cookiecutter.module_name }}.metrics import METRICS
 from {{ cookiecutter.module_name }}.module import lr_factor, swa_lr_factor
@@ -182,9 +183,8 @@ def test_early_stopping_before_swa_starts_is_an_error_not_the_raw_weights(tiny):
     stop_now = EarlyStopping(monitor="val/accuracy", mode="max", stopping_threshold=0.0)  # after epoch 0
     cfg = with_averaging(replace(tiny, trainer=replace(tiny.trainer, max_epochs=3)), weights="swa", swa_start_epoch=1)
     _, _, predict = swa_fold(cfg, stop_now)
-    with pytest.raises(
-        RuntimeError, match=r"before SWA's first update at the end of epoch 1 \(averaging.swa_start_epoch\)"
-    ):
+    message = r"before SWA's first update at the end of epoch 1 \(averaging.swa_start_epoch\)"
+    with pytest.raises(ConfigError, match=message):
         predict()
 
 

@@ -10,11 +10,12 @@ import yaml
 from conftest import PROJECT, TINY, make_cfg
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
+from {{ cookiecutter.module_name }} import trainer as trainer_module
 from {{ cookiecutter.module_name }}.config import ConfigError, load_config
 from {{ cookiecutter.module_name }}.cv import build_fold, train
 from {{ cookiecutter.module_name }}.data.competition import load_competition
 from {{ cookiecutter.module_name }}.tracking import check_loggers
-from {{ cookiecutter.module_name }}.trainer import check_hardware
+from {{ cookiecutter.module_name }}.trainer import check_hardware, cpu_has_amx
 from {{ cookiecutter.module_name }}.tuning import find_batch_size, find_lr, steepest_descent
 from train import main
 
@@ -162,6 +163,29 @@ def test_float16_without_a_gpu_is_refused_before_training(tiny):
     with pytest.raises(ConfigError, match=r"trainer\.precision"):  # the finders train as well
         find_lr(cfg, 0, cfg.experiment_dir / "lr.png")
     assert not cfg.experiment_dir.exists()
+
+
+def test_bf16_on_a_cpu_without_amx_warns_in_one_line(tiny, monkeypatch, capsys):
+    """bf16-mixed runs on any CPU (T5 trains in it in test_text.py) but pays only with AMX: a warning, no error."""
+    cfg = replace(tiny, trainer=replace(tiny.trainer, precision="bf16-mixed", accelerator="cpu"))
+    monkeypatch.setattr(trainer_module, "cpu_has_amx", lambda: False)
+    check_hardware(cfg)
+    printed = capsys.readouterr().out.splitlines()
+    assert len(printed) == 1 and printed[0].startswith("warning: config key 'trainer.precision': bf16-mixed")
+    assert "AMX" in printed[0]
+    monkeypatch.setattr(trainer_module, "cpu_has_amx", lambda: True)
+    check_hardware(cfg)
+    check_hardware(replace(cfg, trainer=replace(cfg.trainer, precision="32-true")))
+    assert capsys.readouterr().out == ""
+
+
+def test_amx_is_read_from_the_cpu_flags(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse avx512_bf16 amx_tile\n\n")
+    assert not cpu_has_amx(cpuinfo)  # bfloat16 dot products, not AMX's tiles
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu avx512f amx_bf16 amx_tile amx_int8\n\n")
+    assert cpu_has_amx(cpuinfo)
+    assert not cpu_has_amx(tmp_path / "absent")  # not Linux
 
 
 def test_precision_outside_the_three_is_refused_naming_the_key(tmp_path):

@@ -148,6 +148,14 @@ def empty_image(folder: Path) -> None:
     (folder / "train" / f"{first}.png").write_bytes(b"")
 
 
+def worded_grades(folder: Path) -> None:
+    """Grades written as words: alphabetical order is not their order."""
+    words = dict(enumerate(["none", "low", "mid", "high", "top"] * 2))
+    for name in ("train.csv", "sample_submission.csv"):
+        table = pd.read_csv(folder / name, dtype=str)
+        table.assign(label=table.label.astype(int).map(words)).to_csv(folder / name, index=False)
+
+
 def label_at(row: int, value: str):
     return edit("train.csv", lambda t, f: t.assign(label=[value if i == row else x for i, x in enumerate(t.label)]))
 
@@ -197,6 +205,7 @@ CASES = {  # name: (edit of the data, flags, what the one line must name)
         ["--problem", "binary", "--metric", "roc_auc", "--cv.splitter", "kfold", "--cv.n_folds", "10"],
         "roc_auc is undefined on fold",
     ),
+    "qwk on grades written as words": (worded_grades, ["--metric", "qwk"], "qwk needs grades that are numbers"),
     "environment in a config value": (None, ["--experiment", "x${oc.env:HOME}"], "asks OmegaConf's resolver 'oc.env'"),
     "shell in an experiment name": (None, ["--experiment", "a;rm -rf x"], "'experiment': 'a;rm -rf x' is not"),
     "a missing file": (None, ["--data.test_csv", "tests.csv"], "config key 'data.test_csv'"),
@@ -312,30 +321,33 @@ def test_a_second_run_of_a_fold_is_refused_naming_the_first_and_a_killed_runs_lo
 
 
 def test_force_on_one_fold_with_another_config_does_not_mix_configs(tiny, capsys):
-    cv.train(tiny, folds=[0, 1, 2])
+    tiny = replace(tiny, cv=replace(tiny.cv, n_folds=2))
+    cv.train(tiny, folds=[0, 1])
     changed = replace(tiny, optim=replace(tiny.optim, lr=0.01))
     message = r"fold 1 of experiment 'vision_baseline' was trained with another config .*--fold all --force"
     with pytest.raises(ConfigError, match=message):
-        cv.train(changed, folds=[0], force=True)  # folds 1 and 2 would stay from the old config
-    assert cv.train(changed, folds=[0, 1, 2], force=True)["cv"]  # all of them again: one config
+        cv.train(changed, folds=[0], force=True)  # fold 1 would stay from the old config
+    assert cv.train(changed, folds=[0, 1], force=True)["cv"]  # both again: one config
     # a fold edited by hand behind the runner's back: predict refuses to average two configs
-    config = tiny.fold_dir(2) / "config.yaml"
+    config = tiny.fold_dir(1) / "config.yaml"
     config.write_text(config.read_text().replace("lr: 0.01", "lr: 0.02"))
-    with pytest.raises(ConfigError, match=r"folds 0 and 2 of .* were trained with different configs \(optim.lr"):
+    with pytest.raises(ConfigError, match=r"folds 0 and 1 of .* were trained with different configs \(optim.lr"):
         predict(changed)
 
 
 def test_a_merge_killed_halfway_is_completed_by_the_next_run(tiny, monkeypatch, capsys):
+    tiny = replace(tiny, cv=replace(tiny.cv, n_folds=2))
+
     def killed(*args, **kwargs):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(cv, "log_cv", killed)  # after oof.csv and the plots, before cv.json
     with pytest.raises(KeyboardInterrupt):
-        cv.train(tiny, folds=[0, 1, 2])
+        cv.train(tiny, folds=[0, 1])
     assert (tiny.experiment_dir / "oof.csv").exists() and not (tiny.experiment_dir / "cv.json").exists()
     monkeypatch.undo()
-    result = cv.train(tiny, folds=[0, 1, 2])
-    assert capsys.readouterr().out.count("finished before") == 3  # nothing retrained
+    result = cv.train(tiny, folds=[0, 1])
+    assert capsys.readouterr().out.count("finished before") == 2  # nothing retrained
     assert result["cv"] == json.loads((tiny.experiment_dir / "cv.json").read_text())
     os.utime(tiny.fold_dir(1) / "metrics.json", ns=(time.time_ns() + 10**9,) * 2)  # a fold newer than cv.json
     merged = (tiny.experiment_dir / "cv.json").stat().st_mtime_ns

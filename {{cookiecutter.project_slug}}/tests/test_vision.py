@@ -9,6 +9,7 @@ import torch
 from conftest import TINY, make_cfg
 from safetensors.torch import load_file, save_file
 
+from {{ cookiecutter.module_name }}.config import ConfigError
 from {{ cookiecutter.module_name }}.cv import build_fold, train
 from {{ cookiecutter.module_name }}.data.competition import load_competition
 from {{ cookiecutter.module_name }}.data.vision import build_transforms
@@ -46,7 +47,7 @@ def test_pretrained_weights_load_from_a_local_file(cfg, tmp_path):
     model_cfg = replace(cfg.model, pretrained=True, weights_file=str(tmp_path / "resnet18.safetensors"))
     net = ImageModel(model_cfg, num_outputs=10)
     assert torch.equal(net.backbone.conv1.weight, source.conv1.weight)
-    with pytest.raises(FileNotFoundError, match=r"model\.weights_file .*nope\.pth does not exist"):
+    with pytest.raises(ConfigError, match=r"model\.weights_file'?: .*nope\.pth does not exist"):
         ImageModel(replace(model_cfg, weights_file=str(tmp_path / "nope.pth")), num_outputs=10)
 
 

@@ -19,7 +19,7 @@ from .errors import NonFiniteLossError, UserError
 
 F = TypeVar("F", bound=Callable)
 # What the machine, not the code, refuses: the path is the user's to fix.
-ENVIRONMENT = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT}
+ENVIRONMENT = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EISDIR, errno.ENOTDIR}
 
 
 def one_line(error: BaseException) -> str:

@@ -447,6 +447,11 @@ def _check_choices(cfg: Config) -> None:
             )
         if min(schedule) < 0 or min(schedule.values()) < 1:
             raise ConfigError(f"config key 'callbacks.accumulate_schedule': {schedule} needs epochs >= 0, batches >= 1")
+    if cfg.optim.freeze_backbone_epochs and cfg.trainer.strategy == "ddp":
+        raise ConfigError(
+            "config key 'trainer.strategy': a frozen backbone leaves weights without gradients, which plain ddp "
+            "refuses; use ddp_find_unused_parameters_true with optim.freeze_backbone_epochs"
+        )
     if not 0 < cfg.optim.layer_decay <= 1:
         raise ConfigError(f"config key 'optim.layer_decay': {cfg.optim.layer_decay} is not in (0, 1]; 1 turns it off")
     if cfg.task == "nlp":

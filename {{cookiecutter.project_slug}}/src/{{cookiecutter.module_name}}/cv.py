@@ -43,6 +43,7 @@ from .metrics import get_metric, undefined_on
 from .models import build_net, describe_net, predict_loader
 from .module import make_module
 from .plots import save_oof_plots
+from .problem import natural
 from .tracking import check_loggers, finish_wandb_run, log_cv, make_loggers
 from .trainer import best_checkpoint, check_hardware, make_trainer
 
@@ -310,11 +311,18 @@ def check_can_run(cfg: Config) -> None:
     check_loggers(cfg)
 
 
-def check_folds_can_train(cfg: Config, competition: Competition, folds: Sequence[int]) -> None:
-    """Refuse, before anything is written, a fold with no full training batch, or one whose validation rows
-    the metric cannot score (ROC AUC with one class)."""
-    train_rows = competition.train
-    for fold in folds:
+def check_folds_can_train(cfg: Config, competition: Competition) -> None:
+    """Refuse, before anything is written, a fold with no full training batch, one whose validation rows the
+    metric cannot score (ROC AUC with one class), and QWK on grades that have no order."""
+    problem, train_rows = competition.problem, competition.train
+    if cfg.metric == "qwk" and problem.kind == "multiclass":
+        words = [label for label in problem.classes if natural(label)[0]]
+        if words:  # QWK weighs errors by the distance between grades: text labels have no such order
+            raise ConfigError(
+                f"config key 'metric': qwk needs grades that are numbers, and {problem.target_cols[0]!r} holds "
+                f"{words[0]!r}; map the grades to 0, 1, 2, ... in train.csv, or use another metric"
+            )
+    for fold in range(cfg.cv.n_folds):  # every fold: a CV needs them all, whichever is trained first
         valid = train_rows[train_rows.fold == fold]
         n_train = len(train_rows) - len(valid)
         if cfg.task == "vision" and cfg.data.batch_size > n_train:  # vision drops the last partial batch
@@ -353,7 +361,7 @@ def train(cfg: Config, folds: Sequence[int], force: bool = False, resume: bool =
     """
     check_can_run(cfg)
     competition = load_competition(cfg)
-    check_folds_can_train(cfg, competition, folds)
+    check_folds_can_train(cfg, competition)
     if cfg.debug:
         for fold in folds:
             debug_fold(cfg, competition, fold)

@@ -46,7 +46,7 @@ def check_hardware(cfg: Config) -> None:
     if precision == "bf16-mixed" and not on_gpu and not cpu_has_amx():
         print(
             "warning: config key 'trainer.precision': bf16-mixed on a CPU without AMX (no amx_bf16 in /proc/cpuinfo) "
-            "is usually much slower than 32-true (10-20x on some CPUs); it pays on GPUs with bfloat16"
+            "is usually much slower than 32-true (about 10x on an AMD EPYC); it pays on GPUs with bfloat16"
         )
     if precision == "bf16-mixed" and on_gpu and not torch.cuda.is_bf16_supported():
         raise ConfigError(
