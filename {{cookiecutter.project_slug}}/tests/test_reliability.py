@@ -104,7 +104,7 @@ def break_label(table: pd.DataFrame) -> pd.DataFrame:
         (
             "test.csv",
             break_label,
-            r"test.csv column 'label' holds 'cat', a label train.csv never has \(its labels: 0, 1",
+            r"test.csv column 'label' holds 'cat', a label train.csv never has \(its labels: '0', '1'",
         ),
         (
             "sample_submission.csv",

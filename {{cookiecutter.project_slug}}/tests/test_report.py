@@ -45,7 +45,7 @@ def test_a_cv_run_saves_its_plots_beside_cv_json(two_runs):
 
 def rows(kind, targets, preds, columns):
     frame = pd.DataFrame(targets, columns=columns)
-    problem = Problem.from_train(kind, columns, frame, "test")
+    problem = Problem.from_train(kind, columns, frame.astype(str), "test")  # read as text, as train.csv is
     return problem, pd.concat([frame, pd.DataFrame(preds, columns=problem.pred_columns)], axis=1)
 
 
