@@ -347,7 +347,8 @@ def check_experiment(cfg: Config, folds: Sequence[int], force: bool) -> dict[int
         retrained = force and fold in folds
         if score is None or retrained:
             continue
-        check_same_config(cfg, fold, "retrain every fold with --fold all --force" if force else "retrain with --force")
+        hint = "retrain with --force" if fold in folds else "retrain every fold with --fold all --force"
+        check_same_config(cfg, fold, hint)
         if fold in folds:
             skipped[fold] = score
     return skipped
