@@ -13,8 +13,7 @@ ONLY_FOR: dict[str, list[Path]] = {
     "vision": [],
     "nlp": [
         Path("configs/nlp.yaml"),
-        MODULE / "data" / "text.py",
-        MODULE / "models" / "text.py",
+        MODULE / "tasks" / "text",
         Path("tests/test_text.py"),
     ],
 }

@@ -7,15 +7,14 @@ python bench.py --trainer.precision bf16-mixed --model.channels_last true   any 
 """
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
-os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # albumentations would ask PyPI for updates
 
 from {{ cookiecutter.module_name }} import cli
-from {{ cookiecutter.module_name }}.bench import bench, print_bench
+from {{ cookiecutter.module_name }}.bench import bench
+from {{ cookiecutter.module_name }}.bench_report import print_bench
 from {{ cookiecutter.module_name }}.config import parse_args
 
 

@@ -7,17 +7,16 @@ python predict.py --out /kaggle/working/submission.csv   write the submission th
 """
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 # Runs without installing the package, as in an offline Kaggle kernel.
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
-os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # albumentations would ask PyPI for updates
 
 from {{ cookiecutter.module_name }} import cli
 from {{ cookiecutter.module_name }}.config import parse_args
-from {{ cookiecutter.module_name }}.inference import predict, trained_config
+from {{ cookiecutter.module_name }}.fold_state import trained_config
+from {{ cookiecutter.module_name }}.inference import predict
 
 
 @cli.entry

@@ -10,13 +10,11 @@ python train.py --fold 0 --trainer.fast_dev_run 1   one batch of training and va
 """
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 # Runs without installing the package, as in an offline Kaggle kernel.
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
-os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # albumentations would ask PyPI for updates
 
 from {{ cookiecutter.module_name }} import cli
 from {{ cookiecutter.module_name }}.config import Config, ConfigError, load_config, parse_args

@@ -17,7 +17,6 @@ from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT / "src"))
-os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
 from {{ cookiecutter.module_name }} import cli  # noqa: E402
 from {{ cookiecutter.module_name }}.config import ConfigError, parse_args  # noqa: E402

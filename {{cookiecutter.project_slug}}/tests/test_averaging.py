@@ -11,13 +11,14 @@ from lightning.pytorch.callbacks import EarlyStopping
 from safetensors.torch import load_file
 from torch import nn
 
-from {{ cookiecutter.module_name }}.averaging import average_checkpoints, recalibrate_batchnorm
-from {{ cookiecutter.module_name }}.cv import build_fold, fold_predictions, train
+from {{ cookiecutter.module_name }}.averaging import average_checkpoints, recalibrate_batchnorm, swa_lr_factor
+from {{ cookiecutter.module_name }}.cv import train
 from {{ cookiecutter.module_name }}.data.competition import load_competition
 from {{ cookiecutter.module_name }}.errors import ConfigError
+from {{ cookiecutter.module_name }}.fold import build_fold, fold_predictions
 from {{ cookiecutter.module_name }}.inference import load_fold_model
 from {{ cookiecutter.module_name }}.metrics import METRICS
-from {{ cookiecutter.module_name }}.module import lr_factor, swa_lr_factor
+from {{ cookiecutter.module_name }}.schedules import lr_factor
 
 
 def with_averaging(cfg, **averaging):
@@ -154,7 +155,13 @@ def swa_fold(cfg, *callbacks):
     recorder = RecordEpochEnds()
     trainer.callbacks.extend([recorder, *callbacks])
     trainer.fit(module, datamodule=data)
-    return module, recorder.weights, lambda: fold_predictions(cfg, module, data, trainer, checkpoint)
+
+    def predict():
+        predictions, weights = fold_predictions(cfg, module, data, trainer, checkpoint)
+        module.load_state_dict(weights)  # the chosen weights, as the fold exports them
+        return predictions
+
+    return module, recorder.weights, predict
 
 
 def test_swa_weights_are_the_mean_of_the_epoch_ends_with_batchnorm_recomputed(tiny):
@@ -176,7 +183,7 @@ def test_swa_weights_are_the_mean_of_the_epoch_ends_with_batchnorm_recomputed(ti
     predictions = predict()
     torch.testing.assert_close(module.net.head.weight, (epoch_ends[1] + epoch_ends[2]) / 2)
     assert not torch.allclose(module.net.backbone.bn1.running_mean, averaged_mean)
-    assert set(predictions) == {"", "_best"}
+    assert [variant for variant, _ in predictions.items()] == ["", "best"]
 
 
 def test_early_stopping_before_swa_starts_is_an_error_not_the_raw_weights(tiny):

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from {{ cookiecutter.module_name }} import bench as bench_module
-from {{ cookiecutter.module_name }}.bench import bench, loop_overhead, print_bench
+from {{ cookiecutter.module_name }}.bench import bench, loop_overhead
+from {{ cookiecutter.module_name }}.bench_report import print_bench
 from {{ cookiecutter.module_name }}.cv import train
 
 

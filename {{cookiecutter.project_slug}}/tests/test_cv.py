@@ -1,17 +1,18 @@
 import json
 from dataclasses import replace
 
+import lightning as L
 import pandas as pd
 import pytest
 import torch
 from conftest import TINY, make_cfg
 from safetensors.torch import load_file
 
-from {{ cookiecutter.module_name }}.cv import build_fold, run_fold, train
+from {{ cookiecutter.module_name }}.cv import train
 from {{ cookiecutter.module_name }}.data.competition import load_competition
+from {{ cookiecutter.module_name }}.fold import build_fold, run_fold
 from {{ cookiecutter.module_name }}.folds import folds_path
 from {{ cookiecutter.module_name }}.metrics import METRICS
-from {{ cookiecutter.module_name }}.module import CompetitionModule
 
 
 @pytest.fixture(scope="module")
@@ -76,25 +77,28 @@ def test_each_fold_starts_from_fresh_weights(tiny):
     assert not torch.equal(trained_head, second.net.state_dict()["head.weight"])
 
 
-def test_an_interrupted_fold_resumes_from_its_last_checkpoint(tiny, monkeypatch):
-    cfg = replace(tiny, trainer=replace(tiny.trainer, max_epochs=2))
-    epochs = []
+class EpochStarts(L.Callback):
+    """The epochs a fold starts; with `crash_at`, a crash at the start of that epoch."""
 
-    def crash_in_second_epoch(module):
-        epochs.append(module.current_epoch)
-        if module.current_epoch == 1:
+    def __init__(self, crash_at: int | None = None):
+        self.seen, self.crash_at = [], crash_at
+
+    def on_train_epoch_start(self, trainer, pl_module):
+        self.seen.append(pl_module.current_epoch)
+        if pl_module.current_epoch == self.crash_at:
             raise RuntimeError("simulated crash")
 
-    monkeypatch.setattr(CompetitionModule, "on_train_epoch_start", crash_in_second_epoch)
+
+def test_an_interrupted_fold_resumes_from_its_last_checkpoint(tiny):
+    cfg = replace(tiny, trainer=replace(tiny.trainer, max_epochs=2))
     with pytest.raises(RuntimeError, match="simulated crash"):
-        train(cfg, folds=[0])
+        train(cfg, folds=[0], callbacks=[EpochStarts(crash_at=1)])
     assert (cfg.fold_dir(0) / "checkpoints" / "last.ckpt").is_file()
     assert not (cfg.fold_dir(0) / "metrics.json").exists()
 
-    epochs.clear()
-    monkeypatch.setattr(CompetitionModule, "on_train_epoch_start", lambda m: epochs.append(m.current_epoch))
-    result = train(cfg, folds=[0], resume=True)
-    assert epochs == [1]  # epoch 0 came from last.ckpt
+    epochs = EpochStarts()
+    result = train(cfg, folds=[0], resume=True, callbacks=[epochs])
+    assert epochs.seen == [1]  # epoch 0 came from last.ckpt
     logs = sorted((cfg.fold_dir(0) / "logs").glob("version_*/metrics.csv"))
     assert len(logs) == 2  # the interrupted attempt's log is kept beside the resumed one
     assert (cfg.fold_dir(0) / "metrics.json").is_file() and result["folds"][0] >= 0

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from {{ cookiecutter.module_name }}.data.competition import DataError, load_competition
-from {{ cookiecutter.module_name }}.data.vision import read_image
+from {{ cookiecutter.module_name }}.tasks.vision.data import read_image
 
 
 def test_demo_is_a_kaggle_layout(digits_dir):
@@ -54,7 +54,7 @@ def test_missing_or_corrupt_image_names_the_file(tmp_path):
 def test_workers_do_not_replay_each_others_augmentations(cfg):
     from torch.utils.data import DataLoader
 
-    from {{ cookiecutter.module_name }}.data.vision import ImageDataset, build_transforms, seed_worker
+    from {{ cookiecutter.module_name }}.tasks.vision.data import ImageDataset, build_transforms, seed_worker
 
     path = f"{cfg.data.dir}/train/" + pd.read_csv(f"{cfg.data.dir}/train.csv")["id"][0] + ".png"
     steps = [{"Affine": {"rotate": [-30, 30], "p": 1.0}}]

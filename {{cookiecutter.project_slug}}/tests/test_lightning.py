@@ -12,8 +12,9 @@ from torch.optim.optimizer import register_optimizer_step_post_hook
 
 from {{ cookiecutter.module_name }} import trainer as trainer_module
 from {{ cookiecutter.module_name }}.config import ConfigError, load_config
-from {{ cookiecutter.module_name }}.cv import build_fold, train
+from {{ cookiecutter.module_name }}.cv import train
 from {{ cookiecutter.module_name }}.data.competition import load_competition
+from {{ cookiecutter.module_name }}.fold import build_fold
 from {{ cookiecutter.module_name }}.tracking import check_loggers
 from {{ cookiecutter.module_name }}.trainer import check_hardware, cpu_has_amx
 from {{ cookiecutter.module_name }}.tuning import find_batch_size, find_lr, steepest_descent

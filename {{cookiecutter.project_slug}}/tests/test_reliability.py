@@ -10,13 +10,13 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import lightning as L
 import pandas as pd
 import pytest
 import torch
 from conftest import PROJECT, TINY, make_cfg
 from safetensors.torch import load_file, save_file
 
-from {{ cookiecutter.module_name }} import cv
 from {{ cookiecutter.module_name }}.atomic import write_atomic, write_csv
 from {{ cookiecutter.module_name }}.averaging import checkpoint_weights
 from {{ cookiecutter.module_name }}.bundle import make_bundle
@@ -24,7 +24,6 @@ from {{ cookiecutter.module_name }}.config import ConfigError, load_config, save
 from {{ cookiecutter.module_name }}.cv import train
 from {{ cookiecutter.module_name }}.data.competition import DataError, load_competition
 from {{ cookiecutter.module_name }}.inference import load_fold_model, predict
-from {{ cookiecutter.module_name }}.module import CompetitionModule
 from {{ cookiecutter.module_name }}.problem import Problem
 from {{ cookiecutter.module_name }}.trainer import NonFiniteLossError
 
@@ -160,19 +159,21 @@ def test_skip_bad_rows_leaves_out_bad_training_rows_and_predicts_every_test_row(
     assert submission.id.tolist() == test_rows.id.tolist()  # every test row, the blank one too
 
 
-def test_a_nan_loss_stops_the_fold_and_keeps_the_last_good_checkpoint(tiny, monkeypatch):
+class NaNWeights(L.Callback):
+    """Weights turned NaN before batch 2 of epoch 1, so that batch's loss is NaN."""
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if pl_module.current_epoch == 1 and batch_idx == 2:
+            with torch.no_grad():
+                pl_module.net.head.weight.fill_(float("nan"))
+
+
+def test_a_nan_loss_stops_the_fold_and_keeps_the_last_good_checkpoint(tiny):
     cfg = replace(tiny, trainer=replace(tiny.trainer, max_epochs=3))
-    step = CompetitionModule.training_step
-
-    def nan_in_the_second_epoch(module, batch, batch_idx):
-        loss = step(module, batch, batch_idx)
-        return loss * float("nan") if module.current_epoch == 1 and batch_idx == 2 else loss
-
-    monkeypatch.setattr(CompetitionModule, "training_step", nan_in_the_second_epoch)
     last = cfg.fold_dir(0) / "checkpoints" / "last.ckpt"
     message = rf"fold 0 stopped: the training loss is nan at epoch 1, step 6; its last good checkpoint, {last}, is kept"
     with pytest.raises(NonFiniteLossError, match=message):
-        train(cfg, folds=[0])
+        train(cfg, folds=[0], callbacks=[NaNWeights()])
     saved = torch.load(last, weights_only=True)
     assert saved["epoch"] == 0 and all(t.isfinite().all() for t in saved["state_dict"].values())
     assert not (cfg.fold_dir(0) / "metrics.json").exists()  # not counted as finished
@@ -221,22 +222,19 @@ def test_a_fold_killed_mid_run_resumes_to_the_weights_of_an_uninterrupted_run(di
         torch.testing.assert_close(resumed["state_dict"][name], tensor, rtol=1e-4, atol=1e-5, msg=name)
 
 
-def test_a_crash_in_fold_2_keeps_folds_0_and_1_and_the_rerun_continues_from_fold_2(tiny, monkeypatch, capsys):
-    build_fold = cv.build_fold
-
-    def crash_in_fold_2(cfg, competition, fold, *args, **kwargs):
-        if fold == 2:
+class CrashInFold2(L.Callback):
+    def on_fit_start(self, trainer, pl_module):
+        if Path(trainer.default_root_dir).name == "fold2":
             raise RuntimeError("simulated crash")
-        return build_fold(cfg, competition, fold, *args, **kwargs)
 
-    monkeypatch.setattr(cv, "build_fold", crash_in_fold_2)
+
+def test_a_crash_in_fold_2_keeps_folds_0_and_1_and_the_rerun_continues_from_fold_2(tiny, capsys):
     with pytest.raises(RuntimeError, match="simulated crash"):
-        train(tiny, folds=[0, 1, 2])
+        train(tiny, folds=[0, 1, 2], callbacks=[CrashInFold2()])
     weights = [tiny.fold_dir(k) / "model.safetensors" for k in (0, 1)]
     written = [path.stat().st_mtime_ns for path in weights]
     assert not (tiny.experiment_dir / "cv.json").exists()
 
-    monkeypatch.setattr(cv, "build_fold", build_fold)
     result = train(tiny, folds=[0, 1, 2])
     out = capsys.readouterr().out
     assert "fold 0: finished before" in out and "fold 1: finished before" in out

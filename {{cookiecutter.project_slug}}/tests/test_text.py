@@ -11,16 +11,19 @@ import pytest
 import torch
 from conftest import PROJECT, notebook_text, predict_from_bundle, run_eda
 
-from {{ cookiecutter.module_name }}.bench import bench, print_bench
+from {{ cookiecutter.module_name }}.bench import bench
+from {{ cookiecutter.module_name }}.bench_report import print_bench
 from {{ cookiecutter.module_name }}.bundle import make_bundle
 from {{ cookiecutter.module_name }}.config import ConfigError, load_config
-from {{ cookiecutter.module_name }}.cv import build_fold, train
+from {{ cookiecutter.module_name }}.cv import train
 from {{ cookiecutter.module_name }}.data.competition import DataError, load_competition
 from {{ cookiecutter.module_name }}.data.datamodule import FoldDataModule
 from {{ cookiecutter.module_name }}.data.loaders import make_loader
 from {{ cookiecutter.module_name }}.demo import tiny_t5_config, train_tokenizer, write_docstrings
+from {{ cookiecutter.module_name }}.fold import build_fold
 from {{ cookiecutter.module_name }}.inference import load_fold_model, predict
-from {{ cookiecutter.module_name }}.models.text import TextModel
+from {{ cookiecutter.module_name }}.tasks import get_task
+from {{ cookiecutter.module_name }}.tasks.text.models import TextModel
 
 ONE_EPOCH = {"max_epochs": 1, "num_sanity_val_steps": 0}
 
@@ -90,9 +93,10 @@ def test_pairs_are_encoded_together_and_train(cfg):
 
 
 def batches(cfg, train=True):
-    data = FoldDataModule(cfg, load_competition(cfg), 0, TextModel(cfg.model, 3))
+    task = get_task(cfg)
+    data = FoldDataModule(cfg, task, load_competition(cfg), 0, TextModel(cfg.model, 3))
     dataset = data.train_set if train else data.valid_set
-    return dataset, list(make_loader(cfg, dataset, train=train))
+    return dataset, list(make_loader(cfg, task, dataset, train=train))
 
 
 def test_batches_are_padded_to_their_own_longest_text(cfg):
@@ -124,7 +128,7 @@ def test_texts_are_tokenized_once_not_every_epoch(cfg, monkeypatch):
     monkeypatch.setattr(
         type(net.tokenizer), "__call__", lambda self, *a, **k: calls.append(1) or tokenize(self, *a, **k)
     )
-    data = FoldDataModule(cfg, load_competition(cfg), 0, net)
+    data = FoldDataModule(cfg, get_task(cfg), load_competition(cfg), 0, net)
     for _ in range(2):
         list(data.train_dataloader()), list(data.val_dataloader())
     assert len(calls) == 2  # the training rows and the validation rows, once each

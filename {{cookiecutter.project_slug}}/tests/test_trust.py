@@ -23,7 +23,7 @@ import bundle as bundle_script
 import predict as predict_script
 import report as report_script
 import train as train_script
-from {{ cookiecutter.module_name }} import cli, cv
+from {{ cookiecutter.module_name }} import cli, cv, fold, oof
 from {{ cookiecutter.module_name }}.bundle import make_bundle
 from {{ cookiecutter.module_name }}.errors import ConfigError, DataError, UserError
 from {{ cookiecutter.module_name }}.folds import folds_path
@@ -104,7 +104,7 @@ def test_images_of_every_depth_and_orientation_are_read(tmp_path):
     """16-bit grayscale PNGs (scientific data), RGBA and palette PNGs, and phone photos turned by EXIF."""
     from PIL import Image
 
-    from {{ cookiecutter.module_name }}.data.vision import read_image
+    from {{ cookiecutter.module_name }}.tasks.vision.data import read_image
 
     cv2.imwrite(str(tmp_path / "deep.png"), (np.arange(48 * 64).reshape(48, 64) * 20).astype(np.uint16))
     cv2.imwrite(str(tmp_path / "rgba.png"), np.full((10, 20, 4), 200, np.uint8))
@@ -341,7 +341,7 @@ def test_a_merge_killed_halfway_is_completed_by_the_next_run(tiny, monkeypatch, 
     def killed(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cv, "log_cv", killed)  # after oof.csv and the plots, before cv.json
+    monkeypatch.setattr(oof, "log_cv", killed)  # after oof.csv and the plots, before cv.json
     with pytest.raises(KeyboardInterrupt):
         cv.train(tiny, folds=[0, 1])
     assert (tiny.experiment_dir / "oof.csv").exists() and not (tiny.experiment_dir / "cv.json").exists()
@@ -372,8 +372,8 @@ def test_names_reach_the_kaggle_notebook_as_string_literals(two_folds, tmp_path,
 
 def test_best_checkpoint_and_average_are_compared_with_the_same_batchnorm_treatment(tiny, monkeypatch):
     calls = []
-    recalibrate = cv.recalibrate_batchnorm
-    monkeypatch.setattr(cv, "recalibrate_batchnorm", lambda *a: (calls.append(1), recalibrate(*a)))
+    recalibrate = fold.recalibrate_batchnorm
+    monkeypatch.setattr(fold, "recalibrate_batchnorm", lambda *a: (calls.append(1), recalibrate(*a)))
     averaging, trainer = replace(tiny.averaging, weights="top_k", top_k=2), replace(tiny.trainer, max_epochs=2)
     cfg = replace(tiny, averaging=averaging, trainer=trainer)
     cv.train(cfg, folds=[0])

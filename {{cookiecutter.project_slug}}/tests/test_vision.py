@@ -10,10 +10,11 @@ from conftest import TINY, make_cfg
 from safetensors.torch import load_file, save_file
 
 from {{ cookiecutter.module_name }}.config import ConfigError
-from {{ cookiecutter.module_name }}.cv import build_fold, train
+from {{ cookiecutter.module_name }}.cv import train
 from {{ cookiecutter.module_name }}.data.competition import load_competition
-from {{ cookiecutter.module_name }}.data.vision import build_transforms
-from {{ cookiecutter.module_name }}.models.vision import ImageModel
+from {{ cookiecutter.module_name }}.fold import build_fold
+from {{ cookiecutter.module_name }}.tasks.vision.data import build_transforms
+from {{ cookiecutter.module_name }}.tasks.vision.models import ImageModel
 from {{ cookiecutter.module_name }}.trainer import FreezeBackbone
 
 MEAN, STD = (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)

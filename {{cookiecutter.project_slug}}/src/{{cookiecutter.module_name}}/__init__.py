@@ -1,7 +1,10 @@
 """K-fold training and fold-ensembled inference for a Kaggle competition, on PyTorch Lightning."""
 
 import logging
+import os
 import warnings
+
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # albumentations would ask PyPI for updates at import
 
 # Lightning 2.6 checks a pytree class that torch 2.13 deprecates: a warning on every fit that the
 # user can do nothing about.

@@ -1,5 +1,6 @@
-"""Weight averaging: an EMA or an SWA of the weights during training, and the mean of a fold's top-k
-checkpoints after it.
+"""Weight averaging, and the choice of a fold's final weights: an EMA or an SWA of the weights during
+training, the mean of a fold's top-k checkpoints after it, SWA's learning rate, and the BatchNorm
+statistics an average needs.
 
 EMA and SWA are Lightning's WeightAveraging: validation, and so the checkpoint choice, sees the averaged weights,
 and each checkpoint's state_dict holds them (the raw weights sit under `current_model_state`).
@@ -7,6 +8,7 @@ and each checkpoint's state_dict holds them (the raw weights sit under `current_
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -15,7 +17,7 @@ from lightning.pytorch.callbacks import WeightAveraging
 from torch import nn
 from torch.optim.swa_utils import update_bn
 
-from .config import AveragingConfig
+from .config import AveragingConfig, ConfigError
 
 
 def ema_decay(decay: float, updates: int, warmup: bool) -> float:
@@ -86,6 +88,15 @@ class SWA(Averaging):
         return step_idx is not None and self._epoch_ends
 
 
+def swa_lr_factor(step: int, base, start: int, anneal: int, target: float) -> float:
+    """The learning rate's factor with averaging.swa_lr: `base` until SWA starts at step `start`; then a cosine
+    anneal over `anneal` steps to `target`, kept constant while the weights are averaged."""
+    if step < start:
+        return base(step)
+    done = min((step - start) / max(anneal, 1), 1.0)
+    return target + (base(start) - target) * 0.5 * (1 + math.cos(math.pi * done))
+
+
 def make_averaging(cfg: AveragingConfig) -> Averaging | None:
     """The callback that averages during training: EMA, SWA, or none."""
     if cfg.weights == "swa":
@@ -123,3 +134,31 @@ def recalibrate_batchnorm(module: nn.Module, batches: Iterable[dict], device: to
     does not come with statistics that fit it. `module` takes a whole batch dict; it is moved to `device`."""
     module.to(device)
     update_bn(({key: value.to(device) for key, value in batch.items()} for batch in batches), module)
+
+
+def weights_used(cfg: AveragingConfig) -> str:
+    """Which weights produce a fold's OOF and export, in words for cv.json."""
+    ema = "EMA " if cfg.ema else ""
+    if cfg.weights == "swa":
+        return f"the SWA of the weights from epoch {cfg.swa_start_epoch} on"
+    if cfg.weights == "top_k":
+        return f"the mean of the top {cfg.top_k} {ema}checkpoints"
+    return f"the best {ema}checkpoint"
+
+
+def averaged_weights(cfg: AveragingConfig, module: nn.Module, trainer, checkpoint) -> dict[str, torch.Tensor] | None:
+    """The average that averaging.weights asks for, after fit: SWA's (which training leaves in `module`) or
+    the mean of the top-k checkpoints; None for the best checkpoint alone. An SWA that never updated is
+    refused: never fall back to the raw weights silently."""
+    if cfg.weights == "swa":
+        swa = next(callback for callback in trainer.callbacks if isinstance(callback, SWA))
+        if not swa.updates:
+            raise ConfigError(
+                f"config key 'averaging.swa_start_epoch': training stopped after epoch {trainer.current_epoch}, "
+                f"before SWA's first update at the end of "
+                f"epoch {swa.start_epoch} (averaging.swa_start_epoch): no SWA weights to use"
+            )
+        return {name: tensor.clone() for name, tensor in module.state_dict().items()}
+    if cfg.weights == "top_k":
+        return average_checkpoints(checkpoint.best_k_models)
+    return None

@@ -21,10 +21,12 @@ import tomllib
 from dataclasses import replace
 from pathlib import Path
 
+from . import layout
 from .atomic import umask
 from .config import Config, save_config
 from .errors import UserError
-from .inference import trained_folds
+from .fold_state import trained_folds
+from .tasks import get_task
 
 PROJECT = Path(__file__).resolve().parents[2]  # holds predict.py and src/
 PACKAGE = Path(__file__).resolve().parent
@@ -70,10 +72,7 @@ def slug(text: str) -> str:
 
 def bundled_config(cfg: Config) -> Config:
     """The config as the bundle uses it: paths inside the bundle, no pretrained weights to look for."""
-    model = replace(cfg.model, pretrained=False, weights_file=None)
-    if cfg.task == "nlp":
-        model = replace(model, name=f"models/{Path(cfg.model.name).name}", tokenizer=None)
-    return replace(cfg, model=model, output_dir="outputs")
+    return replace(cfg, model=get_task(cfg).bundled_model(cfg), output_dir="outputs")
 
 
 def write_bundle(cfg: Config, folder: Path, competition: str, user: str) -> None:
@@ -82,24 +81,24 @@ def write_bundle(cfg: Config, folder: Path, competition: str, user: str) -> None
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copytree(PACKAGE, folder / "src" / PACKAGE.name, ignore=ignore)
     bundled = bundled_config(cfg)
-    save_config(bundled, folder / bundled.experiment_dir / "config.yaml")
+    save_config(bundled, folder / bundled.experiment_dir / layout.CONFIG)
     for k in folds:
         (folder / bundled.fold_dir(k)).mkdir(parents=True)
-        shutil.copy2(cfg.fold_dir(k) / "model.safetensors", folder / bundled.fold_dir(k) / "model.safetensors")
-    if cfg.task == "nlp":  # from the local folder, or the hub's cache filled when training
-        from .models.text import load_tokenizer, model_config
-
-        load_tokenizer(cfg.model).save_pretrained(folder / bundled.model.name)
-        model_config(cfg.model).save_pretrained(folder / bundled.model.name)
+        shutil.copy2(cfg.fold_dir(k) / layout.WEIGHTS, folder / bundled.fold_dir(k) / layout.WEIGHTS)
+    get_task(cfg).write_bundle_files(cfg, bundled, folder)
     pins = tomllib.loads((PROJECT / "pyproject.toml").read_text())["project"]["dependencies"]
     (folder / "requirements.txt").write_text("\n".join(pins) + "\n")
     dataset = f"{user}/{slug(f'{PROJECT.name}-{cfg.experiment}')}"
     title = f"{PROJECT.name} {cfg.experiment}"[:50]
     metadata = {"title": title, "id": dataset, "licenses": [{"name": "CC0-1.0"}]}
     (folder / "dataset-metadata.json").write_text(json.dumps(metadata, indent=2) + "\n")
-    kernel = folder / "kernel"
+    write_kernel(cfg, bundled, folder / "kernel", dataset, title, competition)
+
+
+def write_kernel(cfg: Config, bundled: Config, kernel: Path, dataset: str, title: str, competition: str) -> None:
+    """The notebook that predicts with the bundle, and its metadata for `kaggle kernels push`."""
     kernel.mkdir()
-    config = (bundled.experiment_dir / "config.yaml").as_posix()
+    config = (bundled.experiment_dir / layout.CONFIG).as_posix()
     # Values reach the notebook's code as JSON string literals (valid Python), never as code.
     code = KERNEL.format(dataset=dataset, config=json.dumps(config), sample=json.dumps(cfg.data.sample_submission))
     (kernel / "inference.py").write_text(code)

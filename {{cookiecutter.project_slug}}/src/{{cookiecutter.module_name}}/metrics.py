@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn import metrics as skm
 
+# scikit-learn is imported by each metric when it scores, not here: the config reads this table's names.
 CLASSIFICATION = frozenset({"multiclass", "binary", "multilabel"})
 
 
@@ -28,13 +28,41 @@ def _truth(y_true: np.ndarray, kind: str) -> np.ndarray:
     return y_true.ravel().astype(int) if kind == "binary" else y_true
 
 
+def _accuracy(y: np.ndarray, p: np.ndarray, kind: str) -> float:
+    from sklearn import metrics as skm
+
+    return skm.accuracy_score(_truth(y, kind), _hard(p, kind))
+
+
+def _f1_macro(y: np.ndarray, p: np.ndarray, kind: str) -> float:
+    from sklearn import metrics as skm
+
+    return skm.f1_score(_truth(y, kind), _hard(p, kind), average="macro", zero_division=0)
+
+
+def _rmse(y: np.ndarray, p: np.ndarray, kind: str) -> float:
+    from sklearn import metrics as skm
+
+    return skm.root_mean_squared_error(y, p)
+
+
+def _mae(y: np.ndarray, p: np.ndarray, kind: str) -> float:
+    from sklearn import metrics as skm
+
+    return skm.mean_absolute_error(y, p)
+
+
 def _roc_auc(y: np.ndarray, p: np.ndarray, kind: str) -> float:
+    from sklearn import metrics as skm
+
     if kind == "multiclass":
         return skm.roc_auc_score(y, p, multi_class="ovr", labels=np.arange(p.shape[1]))
     return skm.roc_auc_score(_truth(y, kind), p.ravel() if kind == "binary" else p)
 
 
 def _log_loss(y: np.ndarray, p: np.ndarray, kind: str) -> float:
+    from sklearn import metrics as skm
+
     if kind == "multiclass":
         return skm.log_loss(y, p, labels=np.arange(p.shape[1]))
     # binary: one column; multilabel: the mean of each label's binary log loss
@@ -42,6 +70,8 @@ def _log_loss(y: np.ndarray, p: np.ndarray, kind: str) -> float:
 
 
 def _qwk(y: np.ndarray, p: np.ndarray, kind: str) -> float:
+    from sklearn import metrics as skm
+
     if kind == "regression":  # ordinal targets predicted as values: round to the nearest grade
         y, p = np.rint(y.ravel()).astype(int), np.clip(np.rint(p.ravel()), y.min(), y.max()).astype(int)
         return skm.cohen_kappa_score(y, p, weights="quadratic")
@@ -64,15 +94,13 @@ class Metric:
 
 
 METRICS: dict[str, Metric] = {
-    "accuracy": Metric(lambda y, p, k: skm.accuracy_score(_truth(y, k), _hard(p, k)), True, CLASSIFICATION),
-    "f1_macro": Metric(
-        lambda y, p, k: skm.f1_score(_truth(y, k), _hard(p, k), average="macro", zero_division=0), True, CLASSIFICATION
-    ),
+    "accuracy": Metric(_accuracy, True, CLASSIFICATION),
+    "f1_macro": Metric(_f1_macro, True, CLASSIFICATION),
     "roc_auc": Metric(_roc_auc, True, CLASSIFICATION),
     "log_loss": Metric(_log_loss, False, CLASSIFICATION),
     "qwk": Metric(_qwk, True, frozenset({"multiclass", "regression"})),
-    "rmse": Metric(lambda y, p, k: skm.root_mean_squared_error(y, p), False, frozenset({"regression"})),
-    "mae": Metric(lambda y, p, k: skm.mean_absolute_error(y, p), False, frozenset({"regression"})),
+    "rmse": Metric(_rmse, False, frozenset({"regression"})),
+    "mae": Metric(_mae, False, frozenset({"regression"})),
 }
 
 

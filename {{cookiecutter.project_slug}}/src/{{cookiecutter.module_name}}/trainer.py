@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import lightning as L
@@ -16,6 +17,7 @@ from lightning.pytorch.callbacks import (
     ModelCheckpoint,
 )
 
+from . import layout
 from .atomic import write_atomic
 from .averaging import make_averaging
 from .config import Config, ConfigError
@@ -103,8 +105,8 @@ def make_callbacks(cfg: Config, module: CompetitionModule, out: Path, logging: b
     and the config's weight averaging, backbone freezing, early stopping, accumulation and LR logging."""
     top_k = cfg.averaging.top_k if cfg.averaging.weights == "top_k" else 1
     best = ModelCheckpoint(
-        dirpath=out / "checkpoints",
-        filename="best" if top_k == 1 else "epoch{epoch:03d}",
+        dirpath=out / layout.CHECKPOINTS,
+        filename=layout.BEST if top_k == 1 else "epoch{epoch:03d}",
         auto_insert_metric_name=False,
         monitor=module.monitor,
         mode=module.metric.mode,
@@ -112,7 +114,7 @@ def make_callbacks(cfg: Config, module: CompetitionModule, out: Path, logging: b
     )
     # ModelCheckpoint's own save_last writes only when a top-k checkpoint was saved, so an interrupted fold
     # would resume from its last improvement; this one is written at the end of every epoch.
-    last = ModelCheckpoint(dirpath=out / "checkpoints", filename="last", enable_version_counter=False)
+    last = ModelCheckpoint(dirpath=out / layout.CHECKPOINTS, filename=layout.LAST, enable_version_counter=False)
     callbacks = [best, last, Guards(cfg.seed)]
     averaging = make_averaging(cfg.averaging)
     if averaging is not None:
@@ -146,10 +148,13 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         write_atomic(Path(path), lambda tmp: torch.save(checkpoint, tmp))
 
 
-def make_trainer(cfg: Config, module: CompetitionModule, out: Path, loggers: list | None = None) -> L.Trainer:
+def make_trainer(
+    cfg: Config, module: CompetitionModule, out: Path, loggers: list | None = None, extra: Sequence[Callback] = ()
+) -> L.Trainer:
+    """The fold's Trainer, writing under `out`; `extra` callbacks run after the config's own."""
     return L.Trainer(
         **cfg.trainer_kwargs(),
-        callbacks=make_callbacks(cfg, module, out, bool(loggers)),
+        callbacks=[*make_callbacks(cfg, module, out, bool(loggers)), *extra],
         logger=loggers or False,
         default_root_dir=out,
         plugins=[AtomicCheckpointIO()],

@@ -7,10 +7,12 @@ albumentations' HorizontalFlip(p=1) on the image, so no second data pipeline is 
 from __future__ import annotations
 
 from collections.abc import Callable
-
-import torch
+from typing import TYPE_CHECKING
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:  # torch is imported where views are applied, not where the config reads their names
+    import torch
 
 VIEWS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "identity": lambda x: x,
@@ -39,6 +41,8 @@ def tta_predict(
             f"config key 'tta.views': TTA views {sorted(SQUARE_ONLY.intersection(views))} need square images, "
             f"not {images.shape[-2]}x{images.shape[-1]}: set data.image_size or use flips only"
         )
+    import torch
+
     batch = torch.cat([VIEWS[view](images) for view in views])
     preds = activate(net(batch))
     return preds.view(len(views), len(images), *preds.shape[1:]).mean(dim=0)

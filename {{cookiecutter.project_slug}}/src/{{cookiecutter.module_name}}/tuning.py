@@ -18,18 +18,13 @@ from .atomic import write_atomic
 from .config import Config, ConfigError
 from .cv import check_can_run
 from .data.competition import load_competition
-from .data.datamodule import FoldDataModule
 from .errors import UserError
-from .models import build_net
-from .module import make_module
+from .fold import build_module_and_data
 
 
 def _fold(cfg: Config, fold: int, root: str):
     check_can_run(cfg)  # the finders train too: the same refusals as train.py's
-    L.seed_everything(cfg.seed, workers=True)
-    competition = load_competition(cfg)
-    net = build_net(cfg, competition.problem)
-    module, data = make_module(net, cfg, competition.problem), FoldDataModule(cfg, competition, fold, net)
+    module, data = build_module_and_data(cfg, load_competition(cfg), fold)
     # No validation (the LR finder resets limit_val_batches, so it is put off past the last epoch): the
     # finders look at training steps only.
     kwargs = {**cfg.trainer_kwargs(), "num_sanity_val_steps": 0, "enable_progress_bar": False}

@@ -3,7 +3,6 @@ submission. A table, column, image or text that cannot serve the config is refus
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from ..demo import ensure_demo
 from ..errors import DataError
 from ..folds import assign_folds
 from ..problem import Problem, first_line
+from ..tasks import get_task
 
 
 @dataclass
@@ -74,65 +74,11 @@ def ls(folder: Path, limit: int = 8) -> list[str]:
     return names[:limit] + ["..."] * (len(names) > limit) or ["empty"]
 
 
-def image_paths(cfg: Config, rows: pd.DataFrame, split: str) -> list[Path]:
-    """Each row's image: the config's path template (data.train_image or data.test_image) filled from the row."""
-    key = "test_image" if split == "test" else "train_image"
-    template = getattr(cfg.data, key)
-    try:
-        return [Path(cfg.data.dir) / template.format(**row) for row in rows.to_dict("records")]
-    except (KeyError, IndexError, ValueError) as error:
-        raise DataError(
-            f"config key 'data.{key}': {template!r} cannot be filled from the {split} table's columns "
-            f"({', '.join(rows.columns)}): {error!r}"
-        ) from None
-
-
-def bad_inputs(cfg: Config, rows: pd.DataFrame, split: str, decode: bool) -> pd.Series:
-    """What is wrong with each row whose input cannot be read, indexed like `rows`: a missing image (or, with
-    `decode`, one that does not decode), or an empty text."""
-    if cfg.task == "nlp":
-        reasons = pd.Series("", index=rows.index)
-        for col in cfg.data.text_cols:
-            empty = rows[col].isna() | (rows[col].astype(str).str.strip() == "")
-            reasons[empty & (reasons == "")] = f"empty text in column {col!r}"
-        return reasons[reasons != ""]
-    paths = pd.Series(image_paths(cfg, rows, split), index=rows.index)
-
-    def size(path: Path) -> int:  # -1: no such file
-        try:
-            return path.stat().st_size if path.is_file() else -1
-        except OSError:
-            return -1
-
-    sizes = paths.map(size)
-    reasons = pd.concat(
-        [
-            paths[sizes < 0].map(lambda p: f"{p} does not exist"),
-            paths[sizes == 0].map(lambda p: f"{p} is empty (0 bytes)"),
-        ]
-    )
-    if decode:  # reads every image once: worth it only when bad rows are to be skipped, not refused
-        from .vision import read_image
-
-        def unreadable(path: Path) -> bool:
-            try:
-                read_image(path)
-            except DataError:
-                return True
-            return False
-
-        present = paths.drop(reasons.index)
-        with ThreadPoolExecutor() as pool:  # OpenCV decodes outside the GIL
-            failed = list(pool.map(unreadable, present))
-        reasons = pd.concat([reasons, present[failed].map(lambda p: f"{p} is not a readable image")])
-    return reasons.sort_index()
-
-
 def check_inputs(cfg: Config, rows: pd.DataFrame, split: str) -> pd.DataFrame:
     """`rows` whose inputs can be read. A bad row is refused, or with data.skip_bad_rows: a training row is
     left out and a test row kept, to be predicted from a blank input (a submission needs every row)."""
     skip, id_col = cfg.data.skip_bad_rows, cfg.data.id_col
-    reasons = bad_inputs(cfg, rows, split, decode=skip)
+    reasons = get_task(cfg).bad_inputs(cfg, rows, split, decode=skip)
     if reasons.empty:
         return rows
     table = getattr(cfg.data, "test_csv" if split == "test" else "train_csv")
@@ -199,8 +145,8 @@ def load_competition(cfg: Config, folds: bool = True) -> Competition:
     """The tables of data.dir, checked; `folds=False` (prediction) does not need the folds. Nothing is written."""
     d = cfg.data
     ensure_demo(d.dir)
-    texts = d.text_cols if cfg.task == "nlp" else []
-    groups = [cfg.cv.group_col] if cfg.cv.splitter in ("group", "stratified_group") else []
+    texts = get_task(cfg).input_columns(cfg)
+    groups = [cfg.cv.group_col] if cfg.cv.by_group else []
     train = read_table(cfg, "train_csv", [d.id_col, *d.target_cols, *texts, *groups])
     test = read_table(cfg, "test_csv", [d.id_col, *texts])
     sample = read_table(cfg, "sample_submission", [d.id_col])

@@ -10,8 +10,8 @@ import torch
 from timm.models import parse_model_name
 from torch import nn
 
-from ..config import ModelConfig
-from ..errors import ConfigError
+from ...config import ModelConfig
+from ...errors import ConfigError
 
 
 def check_model(cfg: ModelConfig) -> None:

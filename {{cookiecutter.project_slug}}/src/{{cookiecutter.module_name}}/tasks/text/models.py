@@ -24,8 +24,8 @@ from transformers import (
     UMT5EncoderModel,
 )
 
-from ..config import Config, ConfigError, ModelConfig
-from ..demo import ensure_demo
+from ...config import Config, ConfigError, ModelConfig
+from ...demo import ensure_demo
 
 # AutoModel would build T5's decoder too; these are the T5 family's encoder-only classes.
 T5_ENCODERS = {"t5": T5EncoderModel, "mt5": MT5EncoderModel, "umt5": UMT5EncoderModel, "longt5": LongT5EncoderModel}

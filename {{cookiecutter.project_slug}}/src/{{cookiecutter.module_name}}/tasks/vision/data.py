@@ -1,19 +1,22 @@
-"""Images: a Dataset that reads a competition's images, and the albumentations pipelines from the config."""
+"""Images: where each row's image is, which images are bad, a Dataset that reads them, and the albumentations
+pipelines from the config."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import albumentations as A
 import cv2
 import numpy as np
+import pandas as pd
 import torch
 from albumentations.pytorch import ToTensorV2
 from torch.utils.data import Dataset
 
-from ..config import Config, ConfigError
-from ..errors import DataError
+from ...config import Config
+from ...errors import ConfigError, DataError
 
 
 def read_image(path: Path, channels: int = 3) -> np.ndarray:
@@ -33,6 +36,52 @@ def read_image(path: Path, channels: int = 3) -> np.ndarray:
     if channels == 3:
         image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
     return image if image.ndim == 3 else image[:, :, None]
+
+
+def image_paths(cfg: Config, rows: pd.DataFrame, split: str) -> list[Path]:
+    """Each row's image: the config's path template (data.train_image or data.test_image) filled from the row."""
+    key = "test_image" if split == "test" else "train_image"
+    template = getattr(cfg.data, key)
+    try:
+        return [Path(cfg.data.dir) / template.format(**row) for row in rows.to_dict("records")]
+    except (KeyError, IndexError, ValueError) as error:
+        raise DataError(
+            f"config key 'data.{key}': {template!r} cannot be filled from the {split} table's columns "
+            f"({', '.join(rows.columns)}): {error!r}"
+        ) from None
+
+
+def file_size(path: Path) -> int:
+    """The file's size in bytes; -1 when there is no such file."""
+    try:
+        return path.stat().st_size if path.is_file() else -1
+    except OSError:
+        return -1
+
+
+def unreadable(path: Path) -> bool:
+    try:
+        read_image(path)
+    except DataError:
+        return True
+    return False
+
+
+def bad_images(paths: pd.Series, decode: bool) -> pd.Series:
+    """Why each bad image is bad, indexed like `paths`: missing, empty, or (with `decode`) not decodable."""
+    sizes = paths.map(file_size)
+    reasons = pd.concat(
+        [
+            paths[sizes < 0].map(lambda p: f"{p} does not exist"),
+            paths[sizes == 0].map(lambda p: f"{p} is empty (0 bytes)"),
+        ]
+    )
+    if decode:  # reads every image once: worth it only when bad rows are to be skipped, not refused
+        present = paths.drop(reasons.index)
+        with ThreadPoolExecutor() as pool:  # OpenCV decodes outside the GIL
+            failed = list(pool.map(unreadable, present))
+        reasons = pd.concat([reasons, present[failed].map(lambda p: f"{p} is not a readable image")])
+    return reasons.sort_index()
 
 
 def build_transforms(

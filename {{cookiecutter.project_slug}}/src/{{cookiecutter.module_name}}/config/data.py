@@ -1,0 +1,75 @@
+"""The config's data and cv sections: where the competition's files are, and how its rows are split."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from omegaconf import MISSING
+
+from ..errors import ConfigError
+from .rules import in_range, one_of
+
+PADDINGS = ("dynamic", "max_length")
+SPLITTERS = ("kfold", "stratified", "group", "stratified_group", "multilabel")
+
+
+@dataclass
+class DataConfig:
+    dir: str = MISSING  # the competition folder: train.csv, test.csv, sample_submission.csv, images
+    train_csv: str = "train.csv"
+    test_csv: str = "test.csv"
+    sample_submission: str = "sample_submission.csv"
+    id_col: str = "id"
+    target_cols: list[str] = field(default_factory=lambda: ["label"])
+    batch_size: int = 64
+    num_workers: int = 0
+    # nlp: one text column, or two for pairs (tokenized together, separated by the tokenizer's token).
+    text_cols: list[str] = field(default_factory=lambda: ["text"])
+    max_length: int = 256  # tokens; longer texts are truncated
+    padding: str = "dynamic"  # dynamic: to the longest text of each batch; max_length: every batch to max_length
+    group_by_length: bool = True  # training batches of similar lengths (less padding), still shuffled
+    # vision: where a row's image lives, relative to `dir`, filled from the row's columns.
+    train_image: str = "train/{id}.png"
+    test_image: str = "test/{id}.png"
+    image_size: int = 32
+    # albumentations pipelines, one {TransformName: {argument: value}} per step. Normalize (with the
+    # backbone's mean and std) and ToTensorV2 are appended when missing.
+    train_transforms: list[dict[str, Any]] = field(default_factory=list)
+    valid_transforms: list[dict[str, Any]] = field(default_factory=list)
+    # Rows whose image is missing or unreadable, or whose text is empty: false refuses them, naming the
+    # first; true leaves such training rows out and predicts such test rows from a blank input, printing
+    # the count. Reads every image once to find the unreadable ones.
+    skip_bad_rows: bool = False
+
+    def check(self) -> None:
+        in_range("data.batch_size", self.batch_size, self.batch_size >= 1, "1 or more")
+        in_range("data.num_workers", self.num_workers, self.num_workers >= 0, "0 (load in the main process) or more")
+        in_range(
+            "data.image_size", self.image_size, self.image_size >= 1, "the side in pixels the images are resized to"
+        )
+        in_range("data.max_length", self.max_length, self.max_length >= 1, "the most tokens a text keeps, 1 or more")
+        one_of("data.padding", self.padding, PADDINGS)
+
+
+@dataclass
+class CVConfig:
+    n_folds: int = 5
+    # kfold, stratified (on the target), group (no group in two folds), stratified_group, multilabel
+    # (iterative stratification of several 0/1 targets)
+    splitter: str = "stratified"
+    group_col: str | None = None  # group and stratified_group: rows sharing this value stay in one fold
+    folds_dir: str | None = (
+        None  # where the folds file is kept; null: beside the data (set it when data.dir is read-only)
+    )
+
+    @property
+    def by_group(self) -> bool:
+        return self.splitter in ("group", "stratified_group")
+
+    def check(self) -> None:
+        one_of("cv.splitter", self.splitter, SPLITTERS)
+        if self.by_group and not self.group_col:
+            raise ConfigError(f"config key 'cv.group_col': the {self.splitter} splitter needs the column of groups")
+        if self.n_folds < 2:
+            raise ConfigError(f"config key 'cv.n_folds': {self.n_folds} folds cannot cross-validate; use 2 or more")

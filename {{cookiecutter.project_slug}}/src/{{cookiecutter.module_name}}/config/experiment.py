@@ -1,0 +1,151 @@
+"""The whole config, `Config`: its sections, the experiment's own keys, and the checks that span sections."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from omegaconf import MISSING
+
+from .. import layout
+from ..errors import ConfigError
+from ..metrics import METRICS
+from .data import CVConfig, DataConfig
+from .recipe import AveragingConfig, MixupConfig, ModelConfig, OptimConfig, TTAConfig
+from .rules import in_range, one_of
+from .trainer import CallbacksConfig, TrainerConfig, WandbConfig
+
+# Each task's code lives in tasks/<module>/; a project baked for one task has only that folder.
+TASK_MODULES = {"vision": "vision", "nlp": "text"}
+TASKS_DIR = Path(__file__).resolve().parents[1] / "tasks"
+PROBLEMS = ("multiclass", "binary", "multilabel", "regression")
+SUBMISSIONS = ("label", "probability")
+LOGGERS = ("tensorboard", "mlflow")  # beside CSV and W&B, which are always on
+# An experiment names a folder, a W&B group, a Kaggle dataset and a make argument: letters, digits, . _ -
+EXPERIMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+@dataclass
+class Config:
+    experiment: str = MISSING  # names the run group in W&B and the folder outputs/<experiment>/
+    task: str = "vision"  # vision (images) or nlp (texts)
+    seed: int = 42
+    problem: str = "multiclass"  # multiclass, binary, multilabel or regression
+    metric: str = "accuracy"  # see metrics.METRICS
+    # What submission.csv holds for classification: labels, or probabilities (binary: of the second
+    # class in sorted order; multiclass: one column per class, named as the classes).
+    submission: str = "label"
+    output_dir: str = "outputs"
+    data: DataConfig = field(default_factory=DataConfig)
+    cv: CVConfig = field(default_factory=CVConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    mixup: MixupConfig = field(default_factory=MixupConfig)
+    tta: TTAConfig = field(default_factory=TTAConfig)
+    averaging: AveragingConfig = field(default_factory=AveragingConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    callbacks: CallbacksConfig = field(default_factory=CallbacksConfig)
+    wandb: WandbConfig = field(default_factory=WandbConfig)
+    loggers: list[str] = field(default_factory=list)  # beside CSV and W&B: tensorboard, mlflow (where installed)
+
+    @property
+    def experiment_dir(self) -> Path:
+        return layout.experiment_dir(self.output_dir, self.experiment)
+
+    def fold_dir(self, fold: int) -> Path:
+        return layout.fold_dir(self.experiment_dir, fold)
+
+    @property
+    def debug(self) -> bool:
+        """A fast_dev_run or overfit_batches run: it checks the code and writes nothing."""
+        return bool(self.trainer.fast_dev_run or self.trainer.overfit_batches)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def trainer_kwargs(self) -> dict[str, Any]:
+        return self.trainer.kwargs()
+
+    def check(self) -> None:
+        """Every key in its range and among its choices, section by section, then what spans sections."""
+        self.check_own_keys()
+        for section in (self.data, self.cv, self.model, self.optim, self.mixup, self.tta, self.averaging):
+            section.check()
+        for section in (self.trainer, self.callbacks, self.wandb):
+            section.check()
+        check_across(self)
+        (check_text if self.task == "nlp" else check_vision)(self)
+
+    def check_own_keys(self) -> None:
+        if not EXPERIMENT_NAME.fullmatch(self.experiment):
+            raise ConfigError(
+                f"config key 'experiment': {self.experiment!r} is not a name of letters, digits, '.', '_' and '-' "
+                "(starting with a letter or digit, at most 100): it names a folder, a W&B group and a Kaggle dataset"
+            )
+        in_range("seed", self.seed, 0 <= self.seed < 2**32, "a whole number from 0 to 4294967295")
+        one_of("task", self.task, TASK_MODULES)
+        module = TASK_MODULES[self.task]
+        if not (TASKS_DIR / module).is_dir():
+            baked = ", ".join(task for task, name in TASK_MODULES.items() if (TASKS_DIR / name).is_dir())
+            raise ConfigError(
+                f"config key 'task': {self.task} is not in this project (it was baked for {baked}; tasks/{module}/ is "
+                "not here): bake a new project with task=both to have both"
+            )
+        one_of("problem", self.problem, PROBLEMS)
+        one_of("metric", self.metric, METRICS)
+        one_of("submission", self.submission, SUBMISSIONS)
+        if self.problem not in METRICS[self.metric].problems:
+            fits = ", ".join(name for name, metric in METRICS.items() if self.problem in metric.problems)
+            raise ConfigError(
+                f"config key 'metric': {self.metric!r} does not score a {self.problem} problem; use one of {fits}"
+            )
+        unknown = [name for name in self.loggers if name not in LOGGERS]
+        if unknown:
+            shown = ", ".join(LOGGERS)
+            raise ConfigError(f"config key 'loggers': {unknown} is not among {shown} (CSV and W&B are always on)")
+
+
+def check_across(cfg: Config) -> None:
+    """Keys that are each fine alone and refused together."""
+    if cfg.mixup.enabled and cfg.data.batch_size % 2:
+        raise ConfigError(f"config key 'data.batch_size': mixup mixes pairs, so {cfg.data.batch_size} must be even")
+    a = cfg.averaging
+    if a.weights == "swa" and not 0 <= a.swa_start_epoch < cfg.trainer.max_epochs:
+        raise ConfigError(
+            f"config key 'averaging.swa_start_epoch': {a.swa_start_epoch} must be an epoch of the run "
+            f"(0 to {cfg.trainer.max_epochs - 1})"
+        )
+    if a.weights == "swa" and a.swa_lr is not None and cfg.optim.schedule == "onecycle":
+        raise ConfigError("config key 'averaging.swa_lr': OneCycle owns the learning rate; use cosine or linear")
+    if cfg.callbacks.accumulate_schedule and cfg.trainer.accumulate_grad_batches != 1:
+        raise ConfigError(
+            "config keys 'callbacks.accumulate_schedule' and 'trainer.accumulate_grad_batches': set one of them"
+        )
+    if cfg.optim.freeze_backbone_epochs and cfg.trainer.strategy == "ddp":
+        raise ConfigError(
+            "config key 'trainer.strategy': a frozen backbone leaves weights without gradients, which plain ddp "
+            "refuses; use ddp_find_unused_parameters_true with optim.freeze_backbone_epochs"
+        )
+
+
+def check_vision(cfg: Config) -> None:
+    if cfg.optim.layer_decay != 1:
+        raise ConfigError("config key 'optim.layer_decay' is for nlp encoders; vision backbones use optim.backbone_lr")
+
+
+def check_text(cfg: Config) -> None:
+    if not 1 <= len(cfg.data.text_cols) <= 2:
+        raise ConfigError(f"config key 'data.text_cols': {cfg.data.text_cols} must name one text column, or two")
+    if cfg.tta.on:
+        raise ConfigError("config key 'tta.views': test-time augmentation is for images; use [identity] for nlp")
+    if cfg.mixup.cutmix_alpha > 0 or cfg.mixup.mode != "batch":
+        raise ConfigError("config key 'mixup': nlp mixes pooled features, one lambda per batch: set cutmix_alpha 0")
+    if cfg.model.mode == "text2text":
+        if cfg.problem not in ("multiclass", "binary"):
+            raise ConfigError(f"config key 'model.mode': text2text generates one label per row, not {cfg.problem}")
+        if cfg.mixup.enabled:
+            raise ConfigError("config key 'mixup': text2text has no pooled features to mix; set mixup_alpha 0")
+        if cfg.optim.freeze_backbone_epochs:
+            raise ConfigError("config key 'optim.freeze_backbone_epochs': text2text has no head to train alone")

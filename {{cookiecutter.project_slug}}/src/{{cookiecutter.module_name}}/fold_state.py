@@ -1,0 +1,80 @@
+"""What is on disk of an experiment: which folds are finished, whether they were trained with this config,
+whether the CV is current, and which folds a prediction can use."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from . import layout
+from .config import Config, ConfigError, config_changes, load_config
+from .errors import UserError
+
+
+def check_same_config(cfg: Config, fold: int, retrain: str = "retrain with --force") -> None:
+    changes = config_changes(cfg, cfg.fold_dir(fold) / layout.CONFIG)
+    if changes:
+        raise ConfigError(
+            f"fold {fold} of experiment {cfg.experiment!r} was trained with another config ({'; '.join(changes)}): "
+            f"name a new experiment (--experiment NAME), or {retrain}"
+        )
+
+
+def finished_score(cfg: Config, fold: int) -> float | None:
+    """The score of a finished fold (its metrics.json), or None if the fold has not finished."""
+    path = cfg.fold_dir(fold) / layout.METRICS
+    return json.loads(path.read_text())["score"] if path.exists() else None
+
+
+def check_experiment(cfg: Config, folds: Sequence[int], force: bool) -> dict[int, float]:
+    """The finished folds that will be skipped, with their scores. A finished fold trained with another
+    config is refused, whether it is asked for or not: one experiment's CV and submission come from one config."""
+    skipped = {}
+    for fold in range(cfg.cv.n_folds):
+        score = finished_score(cfg, fold)
+        retrained = force and fold in folds
+        if score is None or retrained:
+            continue
+        hint = "retrain with --force" if fold in folds else "retrain every fold with --fold all --force"
+        check_same_config(cfg, fold, hint)
+        if fold in folds:
+            skipped[fold] = score
+    return skipped
+
+
+def cv_is_current(cfg: Config) -> bool:
+    """cv.json exists and was written after every fold finished (a merge killed halfway, or a fold
+    retrained since, leaves it missing or older)."""
+    cv_json = cfg.experiment_dir / layout.CV
+    if not cv_json.exists():
+        return False
+    finished = [cfg.fold_dir(k) / layout.METRICS for k in range(cfg.cv.n_folds)]
+    return all(path.exists() and path.stat().st_mtime_ns <= cv_json.stat().st_mtime_ns for path in finished)
+
+
+def trained_config(cfg: Config, overrides: list[str]) -> Config:
+    """The config the experiment named by `cfg` was trained with, and on top the `overrides` given now
+    (a Kaggle kernel's data.dir, a larger batch size)."""
+    saved = cfg.experiment_dir / layout.CONFIG
+    if not saved.exists():
+        raise UserError(f"no trained experiment at {cfg.experiment_dir}: run python train.py --fold all first")
+    return load_config(saved, overrides)
+
+
+def trained_folds(cfg: Config) -> list[int]:
+    """The folds with exported weights (model.safetensors); at least one, or an error saying what to run.
+    Folds trained with different configs are refused: their mean would be of two experiments."""
+    folds = [k for k in range(cfg.cv.n_folds) if (cfg.fold_dir(k) / layout.WEIGHTS).exists()]
+    if not folds:
+        raise UserError(f"no trained fold under {cfg.experiment_dir}: run python train.py --fold all first")
+    configs = [cfg.fold_dir(k) / layout.CONFIG for k in folds]
+    configs = [(k, path) for k, path in zip(folds, configs, strict=True) if path.exists()]  # a bundle keeps none
+    for k, path in configs[1:]:
+        first, first_path = configs[0]
+        changes = config_changes(load_config(first_path), path)
+        if changes:
+            raise ConfigError(
+                f"folds {first} and {k} of {cfg.experiment_dir} were trained with different configs "
+                f"({'; '.join(changes)}): retrain them all with python train.py --fold all --force"
+            )
+    return folds

@@ -1,0 +1,54 @@
+"""Where an experiment's files live: every name under outputs/ is spelled here, and only here.
+
+outputs/<experiment>/
+    config.yaml                the resolved config
+    fold<k>/config.yaml        the config the fold was trained with
+    fold<k>/checkpoints/       best.ckpt, chosen on the validation metric (or the top-k epoch<n>.ckpt, to
+                               average), and last.ckpt, written after every epoch, for --resume
+    fold<k>/model.safetensors  the chosen weights, for inference without Lightning
+    fold<k>/oof.csv            that fold's validation predictions from those weights (with TTA when on)
+    fold<k>/oof_no_tta.csv     the same without TTA, when TTA is on
+    fold<k>/oof_best.csv       the best single checkpoint's, when the chosen weights are an average
+    fold<k>/metrics.json       the fold's scores; written last, so it marks the fold as finished
+    fold<k>/logs/version_<n>/  the CSV log of each attempt (a resumed fold adds one)
+    .fold<k>.lock              held while a process trains the fold
+    oof.csv, cv.json           once every fold is finished: all OOF rows, one per training row, and the CV
+    *.png                      pictures of the OOF: confusion matrix, ROC/PR, residuals, scores per fold
+    submission.csv             written by predict.py
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+CONFIG = "config.yaml"
+WEIGHTS = "model.safetensors"
+METRICS = "metrics.json"
+CV = "cv.json"
+SUBMISSION = "submission.csv"
+CHECKPOINTS = "checkpoints"
+BEST, LAST = "best", "last"  # checkpoint names, without .ckpt
+LOGS = "logs"
+
+
+def experiment_dir(output_dir: str | Path, experiment: str) -> Path:
+    return Path(output_dir) / experiment
+
+
+def fold_dir(experiment: Path, fold: int) -> Path:
+    return experiment / f"fold{fold}"
+
+
+def oof(folder: Path, variant: str = "") -> Path:
+    """A fold's or the experiment's OOF file; `variant` is "", "_no_tta" or "_best"."""
+    return folder / f"oof{variant}.csv"
+
+
+def fold_lock(experiment: Path, fold: int) -> Path:
+    return experiment / f".fold{fold}.lock"
+
+
+def resume_checkpoint(fold: Path) -> Path | None:
+    """The newest of last.ckpt (written every epoch) and a SLURM preemption's hpc_ckpt_<n>.ckpt, if any."""
+    found = [*fold.glob(f"{CHECKPOINTS}/{LAST}.ckpt"), *fold.glob("hpc_ckpt_*.ckpt")]
+    return max(found, key=lambda path: path.stat().st_mtime) if found else None

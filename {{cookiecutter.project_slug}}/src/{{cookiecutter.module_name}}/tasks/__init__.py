@@ -1,0 +1,86 @@
+"""The task seam: what differs between images and texts, behind one interface.
+
+`get_task(cfg)` returns the `Task` of tasks/vision/ or tasks/text/. The fold runner, the LightningModule,
+the loaders, prediction and the bundle call its methods and never ask which task they serve. A project
+baked for one task has only that task's folder; the config refuses the other one.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ..config import TASK_MODULES, Config
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import torch
+    from timm.data import Mixup
+    from torch import nn
+    from torch.utils.data import Dataset
+
+    from ..module import CompetitionModule
+    from ..problem import Problem
+
+
+class Task:
+    """What a task provides. Each method's docstring is the contract; tasks/vision/ is the shortest example."""
+
+    input_keys: tuple[str, ...] = ()  # the batch keys its networks take, in their forward's order
+    drops_last_batch = False  # training drops the last partial batch (BatchNorm and batch mixup need pairs)
+    has_tta = False  # predictions can average test-time views (tta.views)
+    has_padding = False  # inputs are padded per batch (data.padding), which bench.py measures
+
+    def check_can_run(self, cfg: Config) -> None:
+        """Refuse, before anything is written, a model these libraries cannot build."""
+
+    def input_columns(self, cfg: Config) -> list[str]:
+        """The columns of train.csv and test.csv its inputs are read from, beside the id."""
+        return []
+
+    def bad_inputs(self, cfg: Config, rows: pd.DataFrame, split: str, decode: bool) -> pd.Series:
+        """Why each row whose input cannot be read is bad, indexed like `rows` (only the bad rows)."""
+        raise NotImplementedError
+
+    def build_net(self, cfg: Config, problem: Problem) -> nn.Module:
+        """A fresh network: a plain nn.Module that predicts without Lightning."""
+        raise NotImplementedError
+
+    def describe(self, cfg: Config) -> str:
+        """What kind of network `build_net` makes, stored beside its weights."""
+        return ""
+
+    def make_module(self, net: nn.Module, cfg: Config, problem: Problem) -> CompetitionModule:
+        from ..module import CompetitionModule
+
+        return CompetitionModule(net, cfg, problem, self)
+
+    def make_dataset(self, cfg: Config, net: nn.Module, rows: pd.DataFrame, split: str, problem) -> Dataset:
+        """The rows of train.csv (split "train" or "valid", targets from `problem`) or of test.csv ("test")."""
+        raise NotImplementedError
+
+    def loader_options(self, cfg: Config, dataset: Dataset, train: bool, batch_size: int) -> dict[str, Any]:
+        """DataLoader arguments of its own: a sampler, worker seeding, collate_fn."""
+        return {}
+
+    def mix(self, net: nn.Module, mixup: Mixup, cfg: Config, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        """The outputs of a mixed training batch and its soft targets."""
+        raise NotImplementedError
+
+    def predict_batch(self, net: nn.Module, batch: dict, problem: Problem, views=("identity",)) -> torch.Tensor:
+        """A batch's predictions, [rows, outputs]: probabilities, or values for regression."""
+        return problem.activate(net(*(batch[key] for key in self.input_keys if key in batch)))
+
+    def bundled_model(self, cfg: Config):
+        """The model section as a Kaggle bundle uses it: no pretrained weights to look for."""
+        from dataclasses import replace
+
+        return replace(cfg.model, pretrained=False, weights_file=None)
+
+    def write_bundle_files(self, cfg: Config, bundled: Config, folder) -> None:
+        """Files the bundle's prediction needs beside the weights (a tokenizer)."""
+
+
+def get_task(cfg: Config) -> Task:
+    """The task of `cfg` (the config has checked that its folder exists)."""
+    return importlib.import_module(f"{__name__}.{TASK_MODULES[cfg.task]}").TASK

@@ -1,0 +1,95 @@
+"""The text task: a Hugging Face encoder with mean pooling and a head, or T5 writing the label; texts
+tokenized once, batches padded to their longest text and grouped by length; mixup of pooled features."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from timm.data.mixup import mixup_target
+from torch import nn
+from torch.utils.data import Dataset
+
+from ...config import Config
+from ...problem import Problem
+from .. import Task
+from .data import TextDataset
+from .models import Text2TextModel, TextModel, check_precision, load_tokenizer, model_config
+
+
+class TextTask(Task):
+    input_keys = ("input_ids", "attention_mask", "labels")  # labels: text2text's decoder input
+    has_padding = True
+
+    def check_can_run(self, cfg: Config) -> None:
+        check_precision(cfg)  # it says why T5 must not use float16, on any hardware
+
+    def input_columns(self, cfg: Config) -> list[str]:
+        return list(cfg.data.text_cols)
+
+    def bad_inputs(self, cfg: Config, rows: pd.DataFrame, split: str, decode: bool) -> pd.Series:
+        reasons = pd.Series("", index=rows.index)
+        for col in cfg.data.text_cols:
+            empty = rows[col].isna() | (rows[col].astype(str).str.strip() == "")
+            reasons[empty & (reasons == "")] = f"empty text in column {col!r}"
+        return reasons[reasons != ""]
+
+    def build_net(self, cfg: Config, problem: Problem) -> nn.Module:
+        if cfg.model.mode == "text2text":
+            return Text2TextModel(cfg.model, problem.classes)
+        return TextModel(cfg.model, problem.num_outputs)
+
+    def describe(self, cfg: Config) -> str:
+        return cfg.model.mode
+
+    def make_module(self, net: nn.Module, cfg: Config, problem: Problem):
+        from .module import Text2TextModule, TextModule  # Lightning: not needed to predict
+
+        return (Text2TextModule if cfg.model.mode == "text2text" else TextModule)(net, cfg, problem, self)
+
+    def make_dataset(self, cfg: Config, net: nn.Module, rows: pd.DataFrame, split: str, problem) -> Dataset:
+        d, targets, labels = cfg.data, problem.encode(rows) if problem else None, None
+        if problem and cfg.model.mode == "text2text":  # the label as text is what T5 learns to write
+            labels = net.tokenizer(text_target=rows[problem.target_cols[0]].astype(str).tolist())["input_ids"]
+        return TextDataset(rows, d.text_cols, net.tokenizer, d.max_length, targets, labels, d.padding == "max_length")
+
+    def loader_options(self, cfg: Config, dataset: Dataset, train: bool, batch_size: int) -> dict[str, Any]:
+        options: dict[str, Any] = {"collate_fn": dataset.collate}  # pads each batch to its longest text
+        if train and cfg.data.group_by_length:
+            from transformers.trainer_pt_utils import LengthGroupedSampler
+
+            # Shuffled, then sorted by length within chunks of 50 batches: little padding, still random batches.
+            # It shuffles with the global generator, which each epoch reseeds (trainer.Guards).
+            options["sampler"] = LengthGroupedSampler(batch_size, lengths=dataset.lengths)
+        return options
+
+    def mix(self, net, mixup, cfg: Config, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        """The pooled features of each row and of its mirror in the batch, mixed by one lambda for the batch,
+        with the targets mixed by timm the same way."""
+        m = cfg.mixup
+        lam = float(np.random.beta(m.mixup_alpha, m.mixup_alpha)) if np.random.rand() < m.prob else 1.0
+        features = net.features(batch["input_ids"], batch["attention_mask"])
+        targets = mixup_target(batch["target"], mixup.num_classes, lam, mixup.label_smoothing, mixup.multi_label)
+        return net.classify(features * lam + features.flip(0) * (1 - lam)), targets
+
+    def predict_batch(self, net: nn.Module, batch: dict, problem: Problem, views=("identity",)) -> torch.Tensor:
+        if isinstance(net, Text2TextModel):  # the generated label, as a one-hot row
+            probs = net.predict(batch["input_ids"], batch["attention_mask"])
+            return probs[:, 1:] if problem.kind == "binary" else probs  # binary: the second class's column
+        return problem.activate(net(batch["input_ids"], batch["attention_mask"]))
+
+    def bundled_model(self, cfg: Config):
+        # The tokenizer and config.json travel in the bundle's models/<name>/.
+        return replace(super().bundled_model(cfg), name=f"models/{Path(cfg.model.name).name}", tokenizer=None)
+
+    def write_bundle_files(self, cfg: Config, bundled: Config, folder: Path) -> None:
+        # From the local folder, or the hub's cache filled when training.
+        load_tokenizer(cfg.model).save_pretrained(folder / bundled.model.name)
+        model_config(cfg.model).save_pretrained(folder / bundled.model.name)
+
+
+TASK = TextTask()

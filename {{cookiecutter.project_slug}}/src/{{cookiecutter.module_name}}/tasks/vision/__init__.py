@@ -1,0 +1,54 @@
+"""The vision task: a timm backbone with a head, images read and augmented by albumentations, timm's
+mixup and cutmix, and test-time augmentation by flips and rotations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import torch
+from torch import nn
+from torch.utils.data import Dataset
+
+from ...config import Config
+from ...problem import Problem
+from ...tta import tta_predict
+from .. import Task
+from .data import ImageDataset, bad_images, config_transforms, image_paths, seed_worker
+from .models import ImageModel, check_model
+
+
+class VisionTask(Task):
+    input_keys = ("image",)
+    drops_last_batch = True  # an odd last batch of one image breaks BatchNorm and timm's batch mixup
+    has_tta = True
+
+    def check_can_run(self, cfg: Config) -> None:
+        check_model(cfg.model)
+
+    def bad_inputs(self, cfg: Config, rows: pd.DataFrame, split: str, decode: bool) -> pd.Series:
+        return bad_images(pd.Series(image_paths(cfg, rows, split), index=rows.index), decode)
+
+    def build_net(self, cfg: Config, problem: Problem) -> nn.Module:
+        return ImageModel(cfg.model, problem.num_outputs)
+
+    def make_dataset(self, cfg: Config, net: nn.Module, rows: pd.DataFrame, split: str, problem) -> Dataset:
+        targets = problem.encode(rows) if problem else None
+        transform = config_transforms(cfg, split == "train", *net.mean_std)
+        # Test rows whose image did not read were kept on purpose (data.skip_bad_rows): a blank image stands in.
+        blank = cfg.data.image_size if split == "test" and cfg.data.skip_bad_rows else None
+        return ImageDataset(image_paths(cfg, rows, split), targets, transform, cfg.model.in_chans, blank)
+
+    def loader_options(self, cfg: Config, dataset: Dataset, train: bool, batch_size: int) -> dict[str, Any]:
+        # Each worker's augmentations seeded apart: albumentations would otherwise replay them in every worker.
+        return {"worker_init_fn": seed_worker} if train and cfg.data.num_workers else {}
+
+    def mix(self, net, mixup, cfg: Config, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        images, targets = mixup(batch["image"], batch["target"])
+        return net(images), targets
+
+    def predict_batch(self, net: nn.Module, batch: dict, problem: Problem, views=("identity",)) -> torch.Tensor:
+        return tta_predict(net, batch["image"], list(views), problem.activate)
+
+
+TASK = VisionTask()
