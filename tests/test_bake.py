@@ -1,3 +1,4 @@
+import ast
 import json
 import re
 import subprocess
@@ -13,7 +14,9 @@ from conftest import TEMPLATE, run
 UNRENDERED = re.compile(r"{{|{%|%}|\s}}")
 
 
-NLP_ONLY = ("configs/nlp.yaml", "src/kaggle_baseline/models/text.py", "src/kaggle_baseline/data/text.py")
+NLP_ONLY = ("configs/nlp.yaml", "src/kaggle_baseline/tasks/text", "tests/test_text.py")
+# A branch on the task: the config and the tasks' own folders may ask which task they serve, nothing else.
+TASK_BRANCH = re.compile(r'cfg\.task\b|\.task ==|"image" in batch|hasattr\(net')
 
 
 def test_every_task_bakes_the_contract_layout(baked):
@@ -40,7 +43,65 @@ def test_every_task_bakes_the_contract_layout(baked):
     nlp = baked.context["task"] != "vision"
     assert [(project / path).exists() for path in NLP_ONLY] == [nlp] * len(NLP_ONLY)
     default = "configs/nlp.yaml" if baked.context["task"] == "nlp" else "configs/vision.yaml"
-    assert f'DEFAULT_CONFIG = "{default}"' in (project / "src/kaggle_baseline/config.py").read_text()
+    assert f'DEFAULT_CONFIG = "{default}"' in (project / "src/kaggle_baseline/config/load.py").read_text()
+
+
+def test_only_the_config_and_the_tasks_branch_on_the_task(baked):
+    package = baked.project_path / "src" / "kaggle_baseline"
+    shared = [path for path in package.rglob("*.py") if path.relative_to(package).parts[0] not in ("tasks", "config")]
+    assert len(shared) > 20
+    branches = [
+        f"{path.relative_to(package)}:{number}: {line.strip()}"
+        for path in shared
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if TASK_BRANCH.search(line)
+    ]
+    assert branches == []
+
+
+def package_imports(package: Path) -> dict[str, set[str]]:
+    """Each module of the package (dotted, from the package) and the package modules it imports, those made
+    only for type checkers left out."""
+
+    def dotted(path: Path) -> str:
+        return ".".join(path.relative_to(package).with_suffix("").parts).removesuffix("__init__").rstrip(".")
+
+    modules = {dotted(path): path for path in package.rglob("*.py")}
+    graph = {}
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text())
+        guards = [node for node in ast.walk(tree) if isinstance(node, ast.If)]
+        guards = [node for node in guards if getattr(node.test, "id", "") == "TYPE_CHECKING"]
+        typing_only = {id(sub) for node in guards for sub in ast.walk(node)}
+        here = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+        graph[name] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level and id(node) not in typing_only:
+                base = [part for part in here[: len(here) - node.level + 1] if part]
+                target = ".".join(base + ([node.module] if node.module else []))
+                for alias in node.names:
+                    imported = f"{target}.{alias.name}".strip(".")
+                    graph[name].add(imported if imported in modules else target)
+        graph[name].discard(name)
+    return graph
+
+
+def test_the_package_imports_flow_one_way(baked):
+    graph = package_imports(baked.project_path / "src" / "kaggle_baseline")
+    assert len(graph) > 30 and "fold" in graph["cv"] and "tasks" in graph["fold"]
+    done: set[str] = set()
+
+    def visit(module: str, path: tuple[str, ...]) -> None:
+        assert module not in path, f"import cycle: {' -> '.join((*path, module))}"
+        if module in graph and module not in done:
+            for imported in graph[module]:
+                visit(imported, (*path, module))
+            done.add(module)
+
+    for module in graph:
+        visit(module, ())
+    runner = {"cv", "fold", "fold_state", "oof", "inference", "bundle", "bench", "tuning", "report"}
+    assert [(m, graph[m] & runner) for m in graph if m.startswith("tasks") and graph[m] & runner] == []
 
 
 def test_the_eda_notebook_keeps_the_cells_of_the_tasks_baked(baked):

@@ -18,7 +18,7 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT / "src"))
 
-from {{ cookiecutter.module_name }} import cli  # noqa: E402
+from {{ cookiecutter.module_name }} import cli, layout  # noqa: E402
 from {{ cookiecutter.module_name }}.config import ConfigError, parse_args  # noqa: E402
 from {{ cookiecutter.module_name }}.data.competition import load_competition  # noqa: E402
 from {{ cookiecutter.module_name }}.folds import save_folds  # noqa: E402
@@ -40,24 +40,37 @@ def main(argv: list[str] | None = None) -> int:
         raise ConfigError(f"--fold {args.fold!r}: give all, or a list of fold numbers such as 0,2,4") from None
     # The folds file, written once before the processes that read it start.
     save_folds(cfg, load_competition(cfg).folds)
-    logs = cfg.experiment_dir / "logs"
+    logs = cfg.experiment_dir / layout.LOGS
     logs.mkdir(parents=True, exist_ok=True)
+    failed = run_folds(folds, args.devices.split(","), config, logs)
+    if failed:
+        print(f"folds {', '.join(map(str, failed))} failed: see their logs in {logs}/; rerun to continue")
+        return 1
+    # Every fold is finished now: this skips them all and writes (or prints) the CV.
+    return subprocess.run([sys.executable, str(PROJECT / "train.py"), "--fold", "all", *config], cwd=PROJECT).returncode
 
+
+def start(fold: int, device: str, config: list[str], logs: Path) -> subprocess.Popen:
+    """`train.py --fold <fold>` on one GPU (or the CPU), its output in logs/fold<k>.log."""
+    env = dict(os.environ)
+    if device == "cpu":
+        place = ["--trainer.accelerator", "cpu", "--trainer.devices", "1"]
+    else:
+        env["CUDA_VISIBLE_DEVICES"], place = device, ["--trainer.devices", "1"]
+    command = [sys.executable, str(PROJECT / "train.py"), "--fold", str(fold), *config, *place]
+    with open(logs / f"fold{fold}.log", "w") as log:
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=PROJECT)
+    print(f"fold {fold}: started on {device}, log {logs / f'fold{fold}.log'}")
+    return process
+
+
+def run_folds(folds: list[int], free: list[str], config: list[str], logs: Path) -> list[int]:
+    """Each fold on the next free device until every fold has run; the folds that failed."""
     queue, running, failed = list(folds), {}, []
-    free = args.devices.split(",")
     while queue or running:
         while queue and free:
             fold, device = queue.pop(0), free.pop(0)
-            env = dict(os.environ)
-            if device == "cpu":
-                place = ["--trainer.accelerator", "cpu", "--trainer.devices", "1"]
-            else:
-                env["CUDA_VISIBLE_DEVICES"], place = device, ["--trainer.devices", "1"]
-            command = [sys.executable, str(PROJECT / "train.py"), "--fold", str(fold), *config, *place]
-            with open(logs / f"fold{fold}.log", "w") as log:
-                process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=PROJECT)
-            running[process] = (fold, device)
-            print(f"fold {fold}: started on {device}, log {logs / f'fold{fold}.log'}")
+            running[start(fold, device, config, logs)] = (fold, device)
         time.sleep(1)
         for process in [p for p in running if p.poll() is not None]:
             fold, device = running.pop(process)
@@ -65,11 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"fold {fold}: {'finished' if process.returncode == 0 else f'FAILED (exit {process.returncode})'}")
             if process.returncode:
                 failed.append(fold)
-    if failed:
-        print(f"folds {', '.join(map(str, failed))} failed: see their logs in {logs}/; rerun to continue")
-        return 1
-    # Every fold is finished now: this skips them all and writes (or prints) the CV.
-    return subprocess.run([sys.executable, str(PROJECT / "train.py"), "--fold", "all", *config], cwd=PROJECT).returncode
+    return failed
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 import pytest
 from conftest import PROJECT
 
-from {{ cookiecutter.module_name }}.config import ConfigError, load_config, save_config
+from {{ cookiecutter.module_name }}.config import ConfigError, experiment, load_config, save_config
 from train import parse_folds
 
 VISION = PROJECT / "configs" / "vision.yaml"
@@ -56,3 +56,12 @@ def test_fold_selection():
         parse_folds("5", 5)
     with pytest.raises(ConfigError, match="'x'"):
         parse_folds("x", 5)
+
+
+def test_a_task_the_project_was_not_baked_for_is_refused_naming_it(tmp_path, monkeypatch):
+    (tmp_path / "vision").mkdir()  # a vision bake's tasks/ folder
+    monkeypatch.setattr(experiment, "TASKS_DIR", tmp_path)
+    message = r"config key 'task': nlp is not in this project \(it was baked for vision; tasks/text/ is not here\)"
+    with pytest.raises(ConfigError, match=message):
+        load_config(VISION, ["--task", "nlp"])
+    assert load_config(VISION).task == "vision"

@@ -27,9 +27,10 @@ def _strata(train: pd.DataFrame, cfg: Config, problem: Problem) -> pd.Series:
     return train[problem.target_cols[0]]
 
 
-def make_folds(train: pd.DataFrame, cfg: Config, problem: Problem) -> np.ndarray:
-    """The fold index of every row of `train`; a split that cannot be made is refused, saying why."""
-    n_folds, seed, splitter = cfg.cv.n_folds, cfg.seed, cfg.cv.splitter
+def split_inputs(train: pd.DataFrame, cfg: Config, problem: Problem) -> tuple[pd.Series | None, pd.Series | None]:
+    """What the splitter balances (strata) and keeps together (groups); a split that cannot be made is
+    refused, saying why."""
+    n_folds, splitter = cfg.cv.n_folds, cfg.cv.splitter
     strata = groups = None
     if len(train) < 2 * n_folds:
         raise DataError(
@@ -44,7 +45,7 @@ def make_folds(train: pd.DataFrame, cfg: Config, problem: Problem) -> np.ndarray
                 f"cannot stratify {n_folds} folds: class {counts.idxmin()!r} of {cfg.data.target_cols[0]!r} has "
                 f"only {counts.min()} rows; lower cv.n_folds or use cv.splitter kfold"
             )
-    if splitter in ("group", "stratified_group"):
+    if cfg.cv.by_group:
         groups = train[cfg.cv.group_col]
         empty = groups.str.strip() == ""
         if empty.any():
@@ -60,6 +61,13 @@ def make_folds(train: pd.DataFrame, cfg: Config, problem: Problem) -> np.ndarray
         raise ConfigError(
             f"config key 'cv.splitter': multilabel stratifies 0/1 label columns, not a {problem.kind} target"
         )
+    return strata, groups
+
+
+def make_folds(train: pd.DataFrame, cfg: Config, problem: Problem) -> np.ndarray:
+    """The fold index of every row of `train`; a split that cannot be made is refused, saying why."""
+    n_folds, seed = cfg.cv.n_folds, cfg.seed
+    strata, groups = split_inputs(train, cfg, problem)
     split = {
         "kfold": lambda: KFold(n_folds, shuffle=True, random_state=seed).split(train),
         "stratified": lambda: StratifiedKFold(n_folds, shuffle=True, random_state=seed).split(train, strata),
@@ -70,7 +78,7 @@ def make_folds(train: pd.DataFrame, cfg: Config, problem: Problem) -> np.ndarray
         "multilabel": lambda: MultilabelStratifiedKFold(n_folds, shuffle=True, random_state=seed).split(
             train, problem.encode(train)
         ),
-    }[splitter]
+    }[cfg.cv.splitter]
     folds = np.full(len(train), -1)
     for fold, (_, valid_index) in enumerate(split()):
         folds[valid_index] = fold
@@ -78,7 +86,7 @@ def make_folds(train: pd.DataFrame, cfg: Config, problem: Problem) -> np.ndarray
 
 
 def folds_path(cfg: Config) -> Path:
-    by = f"-by-{cfg.cv.group_col}" if cfg.cv.splitter in ("group", "stratified_group") else ""
+    by = f"-by-{cfg.cv.group_col}" if cfg.cv.by_group else ""
     folder = Path(cfg.cv.folds_dir or cfg.data.dir)
     return folder / f"folds-{cfg.cv.splitter}{by}-{cfg.cv.n_folds}-seed{cfg.seed}.csv"
 
@@ -103,7 +111,7 @@ def assign_folds(train: pd.DataFrame, cfg: Config, problem: Problem) -> pd.DataF
     else:
         saved = pd.DataFrame({id_col: train[id_col], "fold": make_folds(train, cfg, problem)})
     train = train.merge(saved, on=id_col, how="left", validate="one_to_one")
-    if cfg.cv.group_col and cfg.cv.splitter in ("group", "stratified_group"):
+    if cfg.cv.group_col and cfg.cv.by_group:
         check_groups(train, cfg.cv.group_col)
     return train
 

@@ -75,19 +75,7 @@ class Problem:
                     "check data.target_cols"
                 )
             return cls(kind, cols, classes)
-        for col in cols:
-            values = pd.to_numeric(train[col], errors="coerce")
-            bad = ~np.isfinite(values.to_numpy(dtype=float))
-            if bad.any():
-                raise DataError(
-                    f"{where}: line {first_line(pd.Series(bad))} of {kind} target {col!r} holds "
-                    f"{train[col][bad].iloc[0]!r}, not a finite number"
-                )
-            if kind == "multilabel" and not values.isin([0, 1]).all():
-                raise DataError(
-                    f"{where}: line {first_line(~values.isin([0, 1]))} of multilabel target {col!r} holds "
-                    f"{train[col][~values.isin([0, 1])].iloc[0]!r}; each label column holds 0 or 1"
-                )
+        check_numbers(kind, cols, train, where)
         return cls(kind, cols)
 
     @property
@@ -138,6 +126,23 @@ class Problem:
         if self.kind == "binary":
             return np.asarray(self.classes, dtype=object)[(preds[:, 0] > 0.5).astype(int)][:, None]
         return (preds > 0.5).astype(int) if self.kind == "multilabel" else preds
+
+
+def check_numbers(kind: str, cols: tuple[str, ...], train: pd.DataFrame, where: Path) -> None:
+    """Refuse a regression or multilabel target that is not a finite number (multilabel: 0 or 1), with its line."""
+    for col in cols:
+        values = pd.to_numeric(train[col], errors="coerce")
+        bad = ~np.isfinite(values.to_numpy(dtype=float))
+        if bad.any():
+            raise DataError(
+                f"{where}: line {first_line(pd.Series(bad))} of {kind} target {col!r} holds "
+                f"{train[col][bad].iloc[0]!r}, not a finite number"
+            )
+        if kind == "multilabel" and not values.isin([0, 1]).all():
+            raise DataError(
+                f"{where}: line {first_line(~values.isin([0, 1]))} of multilabel target {col!r} holds "
+                f"{train[col][~values.isin([0, 1])].iloc[0]!r}; each label column holds 0 or 1"
+            )
 
 
 class SmoothedBCEWithLogits(nn.Module):

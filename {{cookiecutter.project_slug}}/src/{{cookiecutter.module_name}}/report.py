@@ -8,6 +8,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from . import layout
+
 
 def tricks(config: dict) -> str:
     """The switches of a config that are on, in a few words."""
@@ -34,10 +36,10 @@ def tricks(config: dict) -> str:
 def experiments(output_dir: str | Path) -> pd.DataFrame:
     """One row per experiment with a cv.json, sorted by metric, then best CV first (by the metric's direction)."""
     rows = []
-    for cv_json in sorted(Path(output_dir).glob("*/cv.json")):
+    for cv_json in sorted(Path(output_dir).glob(f"*/{layout.CV}")):
         try:
             result = json.loads(cv_json.read_text())
-            config = yaml.safe_load((cv_json.parent / "config.yaml").read_text())
+            config = yaml.safe_load((cv_json.parent / layout.CONFIG).read_text())
             used = tricks(config)
         except (OSError, ValueError, KeyError, TypeError, yaml.YAMLError) as error:  # one bad folder hides no other
             print(
@@ -72,7 +74,7 @@ def print_report(output_dir: str | Path) -> pd.DataFrame:
     unfinished = sorted(
         path.name
         for path in Path(output_dir).glob("*/")
-        if (path / "config.yaml").exists() and not (path / "cv.json").exists()
+        if (path / layout.CONFIG).exists() and not (path / layout.CV).exists()
     )
     with pd.option_context("display.max_colwidth", 80, "display.width", 200):
         print(table.to_string(index=False, float_format=lambda value: f"{value:.4f}"))

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from lightning.pytorch.loggers import CSVLogger, Logger, WandbLogger
 
+from . import layout
 from .config import Config, ConfigError
 
 PACKAGES = {"tensorboard": ("tensorboard", "tensorboardX"), "mlflow": ("mlflow",)}  # either one will do
@@ -50,7 +51,7 @@ def check_loggers(cfg: Config) -> None:
 
 def make_loggers(cfg: Config, fold: int, fold_dir: Path) -> list[Logger]:
     # A new logs/version_<n>/ per attempt: a resumed fold keeps the log of the epochs before the interruption.
-    loggers: list[Logger] = [CSVLogger(fold_dir, name="logs")]
+    loggers: list[Logger] = [CSVLogger(fold_dir, name=layout.LOGS)]
     if "tensorboard" in cfg.loggers:
         from lightning.pytorch.loggers import TensorBoardLogger
 

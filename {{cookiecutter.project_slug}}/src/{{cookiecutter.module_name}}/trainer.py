@@ -70,12 +70,10 @@ class Guards(Callback):
     def __init__(self, seed: int):
         self.seed = seed
 
-    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: CompetitionModule) -> None:
         seed = self.seed + trainer.current_epoch
         L.seed_everything(seed, workers=True, verbose=False)
-        transform = getattr(trainer.train_dataloader.dataset, "transform", None)
-        if transform is not None:  # albumentations keeps its own generator
-            transform.set_random_seed(seed)
+        pl_module.task.reseed(trainer.train_dataloader.dataset, seed)  # generators the global seed misses
 
     def on_before_backward(self, trainer: L.Trainer, pl_module: L.LightningModule, loss) -> None:
         if not torch.isfinite(loss):

@@ -63,6 +63,10 @@ class Task:
         """DataLoader arguments of its own: a sampler, worker seeding, collate_fn."""
         return {}
 
+    def reseed(self, dataset: Dataset, seed: int) -> None:
+        """Seed the random generators of a training dataset that global seeding does not reach, at each
+        epoch's start, so a resumed fold augments as an uninterrupted one."""
+
     def mix(self, net: nn.Module, mixup: Mixup, cfg: Config, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
         """The outputs of a mixed training batch and its soft targets."""
         raise NotImplementedError

@@ -43,6 +43,10 @@ class VisionTask(Task):
         # Each worker's augmentations seeded apart: albumentations would otherwise replay them in every worker.
         return {"worker_init_fn": seed_worker} if train and cfg.data.num_workers else {}
 
+    def reseed(self, dataset: Dataset, seed: int) -> None:
+        if isinstance(dataset, ImageDataset):  # not batches held in memory (bench.py)
+            dataset.transform.set_random_seed(seed)  # albumentations keeps its own generator
+
     def mix(self, net, mixup, cfg: Config, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
         images, targets = mixup(batch["image"], batch["target"])
         return net(images), targets
