@@ -66,10 +66,11 @@ def test_workers_do_not_replay_each_others_augmentations(cfg):
 
 def test_training_drops_the_odd_last_batch_and_validation_keeps_every_row(cfg):
     from {{ cookiecutter.module_name }}.data.datamodule import FoldDataModule
+    from {{ cookiecutter.module_name }}.tasks import get_task
 
     cfg = replace(cfg, data=replace(cfg.data, batch_size=64))
     net = SimpleNamespace(mean_std=((0.5,) * 3, (0.5,) * 3))  # all the image datasets ask of the network
-    data = FoldDataModule(cfg, load_competition(cfg), 0, net)
+    data = FoldDataModule(cfg, get_task(cfg), load_competition(cfg), 0, net)
     assert len(data.train_rows) % 64  # there is an odd last batch to drop
     assert {len(batch["target"]) for batch in data.train_dataloader()} == {64}
     assert sum(len(batch["target"]) for batch in data.val_dataloader()) == len(data.valid_rows)

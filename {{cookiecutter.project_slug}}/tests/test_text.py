@@ -163,7 +163,7 @@ def test_text2text_writes_label_strings_and_beats_chance(cfg):
     assert set(np.unique(probs)) <= {0.0, 1.0, 1 / 3}  # one-hot rows of the label it wrote (uniform: none)
     competition = load_competition(cfg)
     net = load_fold_model(cfg, competition, 0)
-    batch = next(iter(FoldDataModule(cfg, competition, 0, net).val_dataloader()))
+    batch = next(iter(FoldDataModule(cfg, get_task(cfg), competition, 0, net).val_dataloader()))
     written = net.generate_labels(batch["input_ids"], batch["attention_mask"])
     assert len(written) == len(batch["input_ids"]) and set(written) <= {"numpy", "pandas", "torch"}
 

@@ -15,6 +15,7 @@ from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, Str
 
 from .atomic import write_csv
 from .config import Config
+from .data.tables import read_csv
 from .errors import ConfigError, DataError
 from .problem import Problem, first_line
 
@@ -118,7 +119,7 @@ def assign_folds(train: pd.DataFrame, cfg: Config, problem: Problem) -> pd.DataF
 
 def read_folds(path: Path, id_col: str) -> pd.DataFrame:
     """The folds file: ids as text, exactly as train.csv has them; fold numbers from 0."""
-    table = pd.read_csv(path, dtype={id_col: str}, keep_default_na=False, na_filter=False)
+    table = read_csv(path)
     folds = pd.to_numeric(table.get("fold"), errors="coerce") if "fold" in table else None
     if id_col not in table or folds is None or folds.isna().any():
         raise DataError(f"{path} is not a folds file of columns {id_col!r} and 'fold': delete it to make new ones")

@@ -71,9 +71,13 @@ class CompetitionModule(L.LightningModule):
         """Whether epoch `epoch` of `max_epochs` trains on mixed batches (mixup.off_last_epochs trains clean)."""
         return self.mixup is not None and epoch < max_epochs - self.cfg.mixup.off_last_epochs
 
+    def mixed(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The outputs of a mixed batch and its soft targets, mixed as the task mixes its inputs."""
+        return self.task.mix(self.net, self.mixup, self.cfg, batch)
+
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         if self.mixes_in(self.current_epoch, self.trainer.max_epochs):
-            loss = self.mixed_loss_fn(*self.task.mix(self.net, self.mixup, self.cfg, batch))
+            loss = self.mixed_loss_fn(*self.mixed(batch))
         else:
             loss = self.loss_fn(self(batch), batch["target"])
         self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=True, sync_dist=True)

@@ -13,7 +13,8 @@ import pandas as pd
 from . import layout
 from .atomic import write_csv, write_json
 from .config import Config
-from .data.competition import Competition, read_csv
+from .data.competition import Competition
+from .data.tables import read_csv
 from .errors import DataError
 from .fold_state import check_same_config
 from .metrics import get_metric

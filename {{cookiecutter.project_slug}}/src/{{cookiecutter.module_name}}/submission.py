@@ -9,7 +9,8 @@ import pandas as pd
 
 from .atomic import write_atomic
 from .config import Config
-from .data.competition import Competition, read_csv, submission_columns
+from .data.competition import Competition, submission_columns
+from .data.tables import read_csv
 from .errors import DataError
 
 

@@ -14,6 +14,7 @@ from ..errors import DataError
 from ..folds import assign_folds
 from ..problem import Problem, first_line
 from ..tasks import get_task
+from .tables import read_csv
 
 
 @dataclass
@@ -23,23 +24,6 @@ class Competition:
     sample_submission: pd.DataFrame
     problem: Problem
     folds: pd.DataFrame | None = None  # id and fold of every training row, bad ones too: what save_folds writes
-
-
-def read_csv(path: Path) -> pd.DataFrame:
-    """A CSV as text, every cell exactly as written: ids such as 00100 or 10.00 and labels such as 07, NA or
-    None stay what they are, and an empty cell is ''. Numbers are parsed on purpose where they are meant
-    (targets, predictions). A UTF-8 byte-order mark (Excel's) is dropped."""
-    try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise DataError(
-            f"{path}: not UTF-8 text (byte {error.object[error.start : error.start + 1]!r} at offset {error.start}); "
-            "re-save it as UTF-8"
-        ) from None
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{path} is empty: a CSV starts with a header row") from None
-    except pd.errors.ParserError as error:
-        raise DataError(f"{path}: not a well-formed CSV ({str(error).strip()})") from None
 
 
 def read_table(cfg: Config, key: str, columns: list[str]) -> pd.DataFrame:

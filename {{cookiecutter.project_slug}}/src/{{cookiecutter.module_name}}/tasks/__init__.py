@@ -8,6 +8,7 @@ baked for one task has only that task's folder; the config refuses the other one
 from __future__ import annotations
 
 import importlib
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..config import TASK_MODULES, Config
@@ -77,8 +78,6 @@ class Task:
 
     def bundled_model(self, cfg: Config):
         """The model section as a Kaggle bundle uses it: no pretrained weights to look for."""
-        from dataclasses import replace
-
         return replace(cfg.model, pretrained=False, weights_file=None)
 
     def write_bundle_files(self, cfg: Config, bundled: Config, folder) -> None:

@@ -1,0 +1,26 @@
+"""Reading a competition's CSV files: as text, every cell exactly as written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import DataError
+
+
+def read_csv(path: Path) -> pd.DataFrame:
+    """A CSV as text, every cell exactly as written: ids such as 00100 or 10.00 and labels such as 07, NA or
+    None stay what they are, and an empty cell is ''. Numbers are parsed on purpose where they are meant
+    (targets, predictions). A UTF-8 byte-order mark (Excel's) is dropped."""
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise DataError(
+            f"{path}: not UTF-8 text (byte {error.object[error.start : error.start + 1]!r} at offset {error.start}); "
+            "re-save it as UTF-8"
+        ) from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path} is empty: a CSV starts with a header row") from None
+    except pd.errors.ParserError as error:
+        raise DataError(f"{path}: not a well-formed CSV ({str(error).strip()})") from None
