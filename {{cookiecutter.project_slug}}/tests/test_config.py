@@ -23,6 +23,8 @@ def test_dotted_flags_override_the_yaml():
         (["--model.name"], "model.name"),  # no value
         (["--problem", "regression"], "metric"),  # accuracy does not score regression
         (["--cv.splitter", "group"], "cv.group_col"),  # a group split needs its column
+        (["--data.num_workers", "many"], "data.num_workers"),  # auto or a count
+        (["--data.num_workers", "-1"], "data.num_workers"),
     ],
 )
 def test_bad_overrides_are_refused_naming_the_key(overrides, named):

@@ -1,3 +1,4 @@
+import time
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -74,3 +75,35 @@ def test_training_drops_the_odd_last_batch_and_validation_keeps_every_row(cfg):
     assert len(data.train_rows) % 64  # there is an odd last batch to drop
     assert {len(batch["target"]) for batch in data.train_dataloader()} == {64}
     assert sum(len(batch["target"]) for batch in data.val_dataloader()) == len(data.valid_rows)
+
+
+class Loading:
+    """A dataset whose items take `seconds` each to load, as a decoded JPEG does."""
+
+    def __init__(self, rows: int, seconds: float):
+        self.rows, self.seconds = rows, seconds
+
+    def __len__(self) -> int:
+        return self.rows
+
+    def __getitem__(self, index: int) -> int:
+        time.sleep(self.seconds)
+        return index
+
+
+def test_auto_workers_load_slow_data_in_parallel_and_tiny_data_in_the_main_process(cfg, monkeypatch, capsys):
+    from {{ cookiecutter.module_name }}.data import workers
+    from {{ cookiecutter.module_name }}.data.datamodule import FoldDataModule
+    from {{ cookiecutter.module_name }}.tasks import get_task
+
+    monkeypatch.setattr(workers, "usable_cpus", lambda: 8)
+    monkeypatch.setattr(workers, "_told", set())
+    slow = Loading(rows=2000, seconds=0.004)  # an epoch of 8 s in one process
+    assert workers.num_workers("auto", slow) == workers.num_workers("auto", slow) == 7  # one CPU left
+    assert capsys.readouterr().out.count("data.num_workers auto: 7 workers") == 1  # told once
+    assert workers.auto_workers(slow, cpus=1)[0] == 0  # no CPU to spare
+    assert workers.num_workers(3, slow) == 3  # a number in the config wins
+    assert cfg.data.num_workers == "auto"
+    net = SimpleNamespace(mean_std=((0.5,) * 3, (0.5,) * 3))
+    data = FoldDataModule(cfg, get_task(cfg), load_competition(cfg), 0, net)
+    assert data.train_dataloader().num_workers == data.val_dataloader().num_workers == 0  # the demo's 32 px

@@ -23,7 +23,9 @@ class DataConfig:
     id_col: str = "id"
     target_cols: list[str] = field(default_factory=lambda: ["label"])
     batch_size: int = 64
-    num_workers: int = 0
+    # auto: worker processes where loading an epoch is slow enough to pay for them (data/workers.py), else none;
+    # or a number (0: load in the main process).
+    num_workers: Any = "auto"
     # nlp: one text column, or two for pairs (tokenized together, separated by the tokenizer's token).
     text_cols: list[str] = field(default_factory=lambda: ["text"])
     max_length: int = 256  # tokens; longer texts are truncated
@@ -44,7 +46,9 @@ class DataConfig:
 
     def check(self) -> None:
         in_range("data.batch_size", self.batch_size, self.batch_size >= 1, "1 or more")
-        in_range("data.num_workers", self.num_workers, self.num_workers >= 0, "0 (load in the main process) or more")
+        workers = self.num_workers
+        fits = workers == "auto" or (isinstance(workers, int) and not isinstance(workers, bool) and workers >= 0)
+        in_range("data.num_workers", workers, fits, "auto, or 0 (load in the main process) or more")
         in_range(
             "data.image_size", self.image_size, self.image_size >= 1, "the side in pixels the images are resized to"
         )

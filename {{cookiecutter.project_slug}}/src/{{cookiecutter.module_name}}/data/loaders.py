@@ -8,6 +8,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 
 from ..config import Config
+from .workers import num_workers
 
 if TYPE_CHECKING:
     from ..tasks import Task
@@ -31,7 +32,7 @@ def make_loader(
 ) -> DataLoader:
     """Training loaders shuffle (the task may sample its own way) and, where the task says so, drop the last
     partial batch; the others keep the rows' order."""
-    batch_size, workers = batch_size or cfg.data.batch_size, cfg.data.num_workers
+    batch_size, workers = batch_size or cfg.data.batch_size, num_workers(cfg.data.num_workers, dataset)
     options = task.loader_options(cfg, dataset, train, batch_size)
     if train:
         options.setdefault("sampler", EpochShuffle(dataset, cfg.seed))
@@ -44,6 +45,7 @@ def make_loader(
         drop_last=train and task.drops_last_batch,
         num_workers=workers,
         pin_memory=torch.cuda.is_available(),  # faster copies to the GPU
-        persistent_workers=workers > 0,
+        persistent_workers=workers > 0,  # started once per fold, not once per epoch
+        prefetch_factor=4 if workers else None,  # batches each worker keeps ready
         **options,
     )

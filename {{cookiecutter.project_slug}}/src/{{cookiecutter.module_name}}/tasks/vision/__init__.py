@@ -41,7 +41,7 @@ class VisionTask(Task):
 
     def loader_options(self, cfg: Config, dataset: Dataset, train: bool, batch_size: int) -> dict[str, Any]:
         # Each worker's augmentations seeded apart: albumentations would otherwise replay them in every worker.
-        return {"worker_init_fn": seed_worker} if train and cfg.data.num_workers else {}
+        return {"worker_init_fn": seed_worker} if train else {}  # called only where there are workers
 
     def reseed(self, dataset: Dataset, seed: int) -> None:
         if isinstance(dataset, ImageDataset):  # not batches held in memory (bench.py)
