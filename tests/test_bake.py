@@ -183,7 +183,7 @@ def test_baked_project_is_ruff_clean(baked, tmp_path):
 # default config: the tests of the texts, the config and the sweep. Tests that start processes of their
 # own (DDP, parallel folds, the Kaggle bundle, a killed fold) run in the both bake. Each bake checks that its
 # README's troubleshooting table names tests it has.
-VISION = ["test_config.py", "test_train.py", "test_predict.py", "test_vision.py", "test_eda.py"]
+VISION = ["test_config.py", "test_train.py", "test_predict.py", "test_vision.py", "test_cache.py", "test_eda.py"]
 TABLE = "tests/test_reliability.py::test_each_row_of_the_troubleshooting_table_names_its_test"
 SUITES = {
     "vision": ["-m", "not slow", *(f"tests/{name}" for name in VISION), TABLE],

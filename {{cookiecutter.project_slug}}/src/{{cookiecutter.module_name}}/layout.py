@@ -1,5 +1,6 @@
 """Where an experiment's files live: every name under outputs/ is spelled here, and only here.
 
+outputs/.cache/                the decoded-image caches (tasks/vision/cache.py), shared by every experiment
 outputs/<experiment>/
     config.yaml                the resolved config
     fold<k>/config.yaml        the config the fold was trained with
@@ -29,6 +30,7 @@ SUBMISSION = "submission.csv"
 CHECKPOINTS = "checkpoints"
 BEST, LAST = "best", "last"  # checkpoint names, without .ckpt
 LOGS = "logs"
+CACHE = ".cache"  # under output_dir, beside the experiments: the decoded-image caches every experiment shares
 
 
 def experiment_dir(output_dir: str | Path, experiment: str) -> Path:

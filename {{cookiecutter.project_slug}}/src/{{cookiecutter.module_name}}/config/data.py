@@ -35,6 +35,11 @@ class DataConfig:
     train_image: str = "train/{id}.png"
     test_image: str = "test/{id}.png"
     image_size: int = 32
+    # The decoded-image cache (tasks/vision/cache.py): each image decoded and resized once to 8/7 of image_size,
+    # kept in a memory-mapped array every fold and experiment reuses. auto: where the images are larger than
+    # that and the cache takes at most a quarter of the free disk; true; false.
+    cache: Any = "auto"
+    cache_dir: str | None = None  # null: <output_dir>/.cache
     # albumentations pipelines, one {TransformName: {argument: value}} per step. Normalize (with the
     # backbone's mean and std) and ToTensorV2 are appended when missing.
     train_transforms: list[dict[str, Any]] = field(default_factory=list)
@@ -54,6 +59,7 @@ class DataConfig:
         )
         in_range("data.max_length", self.max_length, self.max_length >= 1, "the most tokens a text keeps, 1 or more")
         one_of("data.padding", self.padding, PADDINGS)
+        one_of("data.cache", self.cache, ("auto", True, False))
 
 
 @dataclass

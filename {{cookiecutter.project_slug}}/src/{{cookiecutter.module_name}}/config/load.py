@@ -31,6 +31,7 @@ ALLOWED_RESOLVERS = {("oc.env", "WANDB_RUN_ID")}
 RUNTIME_KEYS = {
     "output_dir",
     "data.num_workers",
+    "data.cache_dir",
     "loggers",
     "callbacks.lr_monitor",
     *(f"trainer.{key}" for key in ("accelerator", "devices", "num_nodes", "strategy", "profiler")),

@@ -14,6 +14,7 @@ from ...config import Config
 from ...problem import Problem
 from ...tta import tta_predict
 from .. import Task
+from .cache import open_cache
 from .data import ImageDataset, bad_images, config_transforms, image_paths, seed_worker
 from .models import ImageModel, check_model
 
@@ -37,7 +38,8 @@ class VisionTask(Task):
         transform = config_transforms(cfg, split == "train", *net.mean_std)
         # Test rows whose image did not read were kept on purpose (data.skip_bad_rows): a blank image stands in.
         blank = cfg.data.image_size if split == "test" and cfg.data.skip_bad_rows else None
-        return ImageDataset(image_paths(cfg, rows, split), targets, transform, cfg.model.in_chans, blank)
+        cache = open_cache(cfg, split)
+        return ImageDataset(image_paths(cfg, rows, split), targets, transform, cfg.model.in_chans, blank, cache)
 
     def loader_options(self, cfg: Config, dataset: Dataset, train: bool, batch_size: int) -> dict[str, Any]:
         # Each worker's augmentations seeded apart: albumentations would otherwise replay them in every worker.

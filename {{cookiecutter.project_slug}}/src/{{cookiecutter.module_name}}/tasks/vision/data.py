@@ -143,16 +143,20 @@ class ImageDataset(Dataset):
         transform: A.Compose,
         channels: int = 3,
         blank_size: int | None = None,
+        cache=None,
     ):
         self.paths, self.targets, self.transform, self.channels = paths, targets, transform, channels
         self.blank_size = blank_size  # set: an unreadable image becomes a black one of this size
+        self.cache = cache  # a cache.ImageCache: the images decoded and resized once, read from memory
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        image = self.cache.get(self.paths[index]) if self.cache is not None else None
         try:
-            image = read_image(self.paths[index], self.channels)
+            if image is None:  # not cached, or it did not decode when cached: read it (and say why it fails)
+                image = read_image(self.paths[index], self.channels)
         except DataError:
             if self.blank_size is None:
                 raise
