@@ -74,3 +74,21 @@ def test_ratios_that_disagree_across_repeats_are_flagged(capsys):
     assert "more --steps and --repeats (this run: --steps 8 --repeats 3)" in warning[0]
     print_bench(made_up_report([1.9, 2.1], [1.8, 2.2]))  # within 25% of each other: readable
     assert "warning" not in capsys.readouterr().out
+
+
+def test_the_real_photo_loader_bench_loads_jpegs_and_the_cache_and_names_the_bottleneck(cfg, tmp_path, capsys):
+    from {{ cookiecutter.module_name }}.bench_photos import images_per_second, photo_competition, photo_config
+    from {{ cookiecutter.module_name }}.bench_report import print_photos
+
+    folder = photo_competition(tmp_path / "photos", side=96, rows=64)
+    assert len(list((folder / "train").glob("*.jpg"))) == 64
+    photos = photo_config(cfg, folder, tmp_path / "outputs", size=64)
+    for cache in (False, True):
+        run = replace(photos, data=replace(photos.data, cache=cache, num_workers=0, batch_size=4))
+        assert images_per_second(run, batches=3) > 0
+    assert len(list((tmp_path / "outputs" / ".cache").glob("images-*-ok.npy"))) == 1  # the cached run's
+    rates = {"jpeg/0": 100.0, "cache/0": 600.0, "jpeg/auto": 180.0, "cache/auto": 900.0}
+    print_photos({768: rates, "model": 1000.0})
+    print_photos({768: rates, "model": 50.0})
+    rows = [line.split() for line in capsys.readouterr().out.splitlines() if line.strip().startswith("768")]
+    assert rows[0][3] == "6.0x" and rows[0][-2:] == ["the", "loader"] and rows[1][-2:] == ["the", "model"]

@@ -26,6 +26,7 @@ import torch
 from torch.optim.lr_scheduler import LambdaLR
 from torch.utils.data import DataLoader
 
+from .bench_photos import loader_at_real_sizes
 from .config import Config
 from .data.competition import load_competition
 from .fold import build_fold
@@ -198,12 +199,15 @@ def padding_cost(cfg: Config, competition, steps: int, warmup: int) -> dict:
     return result
 
 
-def bench(cfg: Config, steps: int = 40, repeats: int = 3, warmup: int = 5) -> dict:
+def bench(cfg: Config, steps: int = 40, repeats: int = 3, warmup: int = 5, photo_sides: tuple[int, ...] = ()) -> dict:
     quiet = replace(cfg.trainer, enable_progress_bar=False, enable_model_summary=False)
     cfg = replace(cfg, trainer=quiet)
     with warnings.catch_warnings():  # validation is off on purpose, and Lightning says so at every run
         warnings.filterwarnings("ignore", message=".*(no `val_dataloader`|could not find the monitored key).*")
-        return _bench(cfg, steps, repeats, warmup)
+        report = _bench(cfg, steps, repeats, warmup)
+        if photo_sides:
+            report["photos"] = loader_at_real_sizes(cfg, photo_sides)
+        return report
 
 
 def _bench(cfg: Config, steps: int, repeats: int, warmup: int) -> dict:

@@ -47,3 +47,25 @@ def print_bench(report: dict) -> None:
             f"padding: to max_length {p['max_length_s_per_step']:.4f} s/step, dynamic + grouped "
             f"{p['dynamic_s_per_step']:.4f} s/step = {p['ratio']:.2f}x faster"
         )
+
+
+def print_photos(photos: dict) -> None:
+    """The loader at real sizes: the cache against decoding, auto workers against none, and the bottleneck."""
+    model = photos["model"]
+    print(f"\nImage loader on real-photo JPEGs, RandomResizedCrop to 224 + flip, images/s (the model: {model:.0f}/s)")
+    columns = ("JPEG side", "decode", "cache", "ratio", "decode+auto", "cache+auto")
+    print("  ".join(f"{name:>11}" for name in columns) + "  bottleneck")
+    for side, rates in photos.items():
+        if side == "model":
+            continue
+        jpeg, cached, jpeg_auto, cached_auto = (rates[k] for k in ("jpeg/0", "cache/0", "jpeg/auto", "cache/auto"))
+        slowest = "the loader" if max(cached, cached_auto) < model else "the model"
+        row = (
+            f"{side}",
+            f"{jpeg:.0f}",
+            f"{cached:.0f}",
+            f"{cached / jpeg:.1f}x",
+            f"{jpeg_auto:.0f}",
+            f"{cached_auto:.0f}",
+        )
+        print("  ".join(f"{value:>11}" for value in row) + f"  {slowest}")
