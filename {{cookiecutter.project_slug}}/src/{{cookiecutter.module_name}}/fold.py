@@ -24,10 +24,10 @@ from .config import Config, ConfigError, save_config
 from .data.competition import Competition
 from .data.datamodule import FoldDataModule
 from .errors import DataError, NonFiniteLossError
-from .fold_state import check_same_config
+from .fold_state import FoldResult, check_same_config
 from .inference import describe_net, predict_loader
 from .module import CompetitionModule
-from .oof import FoldPredictions, FoldResult, oof_table, suffix
+from .oof import FoldPredictions, oof_table, suffix
 from .tasks import get_task
 from .tracking import finish_wandb_run, make_loggers
 from .trainer import best_checkpoint, make_trainer

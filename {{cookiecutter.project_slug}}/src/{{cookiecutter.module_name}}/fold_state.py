@@ -1,14 +1,39 @@
-"""What is on disk of an experiment: which folds are finished, whether they were trained with this config,
-whether the CV is current, and which folds a prediction can use."""
+"""What is on disk of an experiment: each finished fold's scores (FoldResult), whether a fold was trained with
+this config, whether the CV is current, and which folds a prediction can use."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from . import layout
+from .atomic import write_json
 from .config import Config, ConfigError, config_changes, load_config
 from .errors import UserError
+
+
+@dataclass
+class FoldResult:
+    """A fold's metrics.json: its score from the chosen weights, and the variants' scores where made."""
+
+    fold: int
+    metric: str
+    weights: str  # which weights, in words
+    score: float
+    score_no_tta: float | None = None
+    score_best: float | None = None
+
+    def variant(self, name: str) -> float | None:
+        return self.score if not name else getattr(self, f"score_{name}")
+
+    def write(self, path: Path) -> None:
+        write_json({key: value for key, value in asdict(self).items() if value is not None}, path)
+
+    @classmethod
+    def read(cls, path: Path) -> FoldResult | None:
+        return cls(**json.loads(path.read_text())) if path.exists() else None
 
 
 def check_same_config(cfg: Config, fold: int, retrain: str = "retrain with --force") -> None:
@@ -22,8 +47,8 @@ def check_same_config(cfg: Config, fold: int, retrain: str = "retrain with --for
 
 def finished_score(cfg: Config, fold: int) -> float | None:
     """The score of a finished fold (its metrics.json), or None if the fold has not finished."""
-    path = cfg.fold_dir(fold) / layout.METRICS
-    return json.loads(path.read_text())["score"] if path.exists() else None
+    result = FoldResult.read(cfg.fold_dir(fold) / layout.METRICS)
+    return result.score if result else None
 
 
 def check_experiment(cfg: Config, folds: Sequence[int], force: bool) -> dict[int, float]:
@@ -67,11 +92,10 @@ def trained_folds(cfg: Config) -> list[int]:
     folds = [k for k in range(cfg.cv.n_folds) if (cfg.fold_dir(k) / layout.WEIGHTS).exists()]
     if not folds:
         raise UserError(f"no trained fold under {cfg.experiment_dir}: run python train.py --fold all first")
-    configs = [cfg.fold_dir(k) / layout.CONFIG for k in folds]
-    configs = [(k, path) for k, path in zip(folds, configs, strict=True) if path.exists()]  # a bundle keeps none
-    for k, path in configs[1:]:
-        first, first_path = configs[0]
-        changes = config_changes(load_config(first_path), path)
+    with_config = [k for k in folds if (cfg.fold_dir(k) / layout.CONFIG).exists()]  # a bundle keeps none
+    for k in with_config[1:]:
+        first = with_config[0]
+        changes = config_changes(load_config(cfg.fold_dir(first) / layout.CONFIG), cfg.fold_dir(k) / layout.CONFIG)
         if changes:
             raise ConfigError(
                 f"folds {first} and {k} of {cfg.experiment_dir} were trained with different configs "

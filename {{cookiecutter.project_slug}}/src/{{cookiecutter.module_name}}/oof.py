@@ -1,10 +1,9 @@
-"""A fold's results and the experiment's CV: each fold's scores (FoldResult), its OOF files, and once every
+"""A fold's results and the experiment's CV: its predictions (FoldPredictions), its OOF files, and once every
 fold is finished, their merge into oof.csv and cv.json, and the table printed at the end of a run."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +15,7 @@ from .config import Config
 from .data.competition import Competition
 from .data.tables import read_csv
 from .errors import DataError
-from .fold_state import check_same_config
+from .fold_state import FoldResult, check_same_config
 from .metrics import get_metric
 from .plots import save_oof_plots
 from .problem import Problem
@@ -39,28 +38,6 @@ class FoldPredictions:
         """(variant, predictions) of those present: "" for the chosen weights, then "no_tta" and "best"."""
         others = [(name, getattr(self, name)) for name in VARIANTS]
         return [("", self.chosen)] + [(name, preds) for name, preds in others if preds is not None]
-
-
-@dataclass
-class FoldResult:
-    """A fold's metrics.json: its score from the chosen weights, and the variants' scores where made."""
-
-    fold: int
-    metric: str
-    weights: str  # which weights, in words
-    score: float
-    score_no_tta: float | None = None
-    score_best: float | None = None
-
-    def variant(self, name: str) -> float | None:
-        return self.score if not name else getattr(self, f"score_{name}")
-
-    def write(self, path: Path) -> None:
-        write_json({key: value for key, value in asdict(self).items() if value is not None}, path)
-
-    @classmethod
-    def read(cls, path: Path) -> FoldResult | None:
-        return cls(**json.loads(path.read_text())) if path.exists() else None
 
 
 def suffix(variant: str) -> str:

@@ -74,7 +74,7 @@ class Task:
 
     def predict_batch(self, net: nn.Module, batch: dict, problem: Problem, views=("identity",)) -> torch.Tensor:
         """A batch's predictions, [rows, outputs]: probabilities, or values for regression."""
-        return problem.activate(net(*(batch[key] for key in self.input_keys if key in batch)))
+        raise NotImplementedError
 
     def bundled_model(self, cfg: Config):
         """The model section as a Kaggle bundle uses it: no pretrained weights to look for."""
