@@ -77,7 +77,13 @@ def test_ratios_that_disagree_across_repeats_are_flagged(capsys):
 
 
 def test_the_real_photo_loader_bench_loads_jpegs_and_the_cache_and_names_the_bottleneck(cfg, tmp_path, capsys):
-    from {{ cookiecutter.module_name }}.bench_photos import images_per_second, photo_competition, photo_config
+    from {{ cookiecutter.module_name }}.bench_photos import (
+        device_images_per_second,
+        images_per_second,
+        on_device,
+        photo_competition,
+        photo_config,
+    )
     from {{ cookiecutter.module_name }}.bench_report import print_photos
 
     folder = photo_competition(tmp_path / "photos", side=96, rows=64)
@@ -87,8 +93,10 @@ def test_the_real_photo_loader_bench_loads_jpegs_and_the_cache_and_names_the_bot
         run = replace(photos, data=replace(photos.data, cache=cache, num_workers=0, batch_size=4))
         assert images_per_second(run, batches=3) > 0
     assert len(list((tmp_path / "outputs" / ".cache").glob("images-*-ok.npy"))) == 1  # the cached run's
-    rates = {"jpeg/0": 100.0, "cache/0": 600.0, "jpeg/auto": 180.0, "cache/auto": 900.0}
-    print_photos({768: rates, "model": 1000.0})
-    print_photos({768: rates, "model": 50.0})
+    run = on_device(replace(photos, data=replace(photos.data, cache=True, num_workers=0, batch_size=4)))
+    assert images_per_second(run, batches=3) > 0 and device_images_per_second(run, torch.device("cpu")) > 0
+    rates = {"jpeg/0": 100.0, "cache/0": 600.0, "jpeg/auto": 180.0, "cache/auto": 900.0, "device/0": 2000.0}
+    print_photos({768: rates, "model": 1000.0, "device_augment": 3000.0})
+    print_photos({768: rates, "model": 50.0, "device_augment": 3000.0})
     rows = [line.split() for line in capsys.readouterr().out.splitlines() if line.strip().startswith("768")]
     assert rows[0][3] == "6.0x" and rows[0][-2:] == ["the", "loader"] and rows[1][-2:] == ["the", "model"]

@@ -25,6 +25,8 @@ def test_dotted_flags_override_the_yaml():
         (["--cv.splitter", "group"], "cv.group_col"),  # a group split needs its column
         (["--data.num_workers", "many"], "data.num_workers"),  # auto or a count
         (["--data.num_workers", "-1"], "data.num_workers"),
+        (["--data.device_augment", "[crop, rotate]"], "data.device_augment"),  # crop, hflip or vflip
+        (["--data.device_crop_scale", "[0.5, 0.2]"], "data.device_crop_scale"),  # low above high
     ],
 )
 def test_bad_overrides_are_refused_naming_the_key(overrides, named):

@@ -59,7 +59,7 @@ def test_workers_do_not_replay_each_others_augmentations(cfg):
 
     path = f"{cfg.data.dir}/train/" + pd.read_csv(f"{cfg.data.dir}/train.csv")["id"][0] + ".png"
     steps = [{"Affine": {"rotate": [-30, 30], "p": 1.0}}]
-    dataset = ImageDataset([Path(path)] * 4, None, build_transforms(steps, "k", 32, (0.5,) * 3, (0.5,) * 3, seed=0))
+    dataset = ImageDataset([Path(path)] * 4, None, build_transforms(steps, "k", 32, seed=0))
     loader = DataLoader(dataset, batch_size=1, num_workers=2, worker_init_fn=seed_worker)
     images = [batch["image"] for batch in loader]  # items 0, 2 from worker 0; items 1, 3 from worker 1
     assert not torch.equal(images[0], images[1])

@@ -14,19 +14,84 @@ from {{ cookiecutter.module_name }}.cv import train
 from {{ cookiecutter.module_name }}.data.competition import load_competition
 from {{ cookiecutter.module_name }}.fold import build_fold
 from {{ cookiecutter.module_name }}.tasks.vision.data import build_transforms
+from {{ cookiecutter.module_name }}.tasks.vision.device import augment
 from {{ cookiecutter.module_name }}.tasks.vision.models import ImageModel
 from {{ cookiecutter.module_name }}.trainer import FreezeBackbone
 
-MEAN, STD = (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)
 
-
-def test_pipeline_from_config_appends_normalize_and_tensor():
+def test_images_reach_the_network_as_uint8_and_it_normalizes_them_as_albumentations_would(cfg):
     steps = [{"Resize": {"height": 8, "width": 8}}, {"HorizontalFlip": {"p": 1.0}}]
-    pipeline = build_transforms(steps, "data.train_transforms", 32, MEAN, STD)
-    assert [type(t).__name__ for t in pipeline.transforms] == ["Resize", "HorizontalFlip", "Normalize", "ToTensorV2"]
-    normalize = pipeline.transforms[2]
-    assert (tuple(normalize.mean), tuple(normalize.std)) == (MEAN, STD)
-    assert isinstance(build_transforms([], "k", 16, MEAN, STD).transforms[0], A.Resize)
+    pipeline = build_transforms(steps, "data.train_transforms", 32)
+    assert [type(t).__name__ for t in pipeline.transforms] == ["Resize", "HorizontalFlip", "ToTensorV2"]
+    assert isinstance(build_transforms([], "k", 16).transforms[0], A.Resize)
+    image = torch.randint(0, 256, (12, 10, 3), dtype=torch.uint8).numpy()
+    as_uint8 = pipeline(image=image)["image"]
+    assert as_uint8.dtype == torch.uint8 and as_uint8.shape == (3, 8, 8)  # a quarter of float32's bytes
+
+    net = ImageModel(replace(cfg.model, name="resnet18"), num_outputs=3).eval()
+    mean, std = net.mean_std
+    with_normalize = [*steps, {"Normalize": {"mean": mean, "std": std}}]
+    normalized = build_transforms(with_normalize, "data.train_transforms", 32)(image=image)["image"]
+    assert torch.allclose(net.normalize(as_uint8[None]), normalized[None], atol=1e-5)
+    # A pipeline with its own Normalize hands floats, which the network takes as they are: the same outputs.
+    with torch.no_grad():
+        assert torch.allclose(net(as_uint8[None]), net(normalized[None]), atol=1e-4)
+    assert set(net.state_dict()) == set(net.backbone.state_dict(prefix="backbone.")) | {"head.weight", "head.bias"}
+
+
+def ramp(n: int, side: int) -> torch.Tensor:
+    """n images whose every pixel holds its column's x, in all three channels."""
+    return torch.arange(side, dtype=torch.float32).expand(n, 3, side, side).clone()
+
+
+def test_device_crops_take_a_region_of_each_image_and_flips_mirror_about_half_of_them():
+    torch.manual_seed(0)
+    images = ramp(64, 32)
+    crops = augment(images, ["crop"], 16, scale=(0.25, 1.0))
+    assert crops.shape == (64, 3, 16, 16)
+    rows = crops[:, 0, 0]  # a crop keeps the ramp rising, within the image, over a share of its width
+    assert (rows.diff(dim=1) >= 0).all() and rows.min() >= 0 and rows.max() <= 31
+    widths = rows[:, -1] - rows[:, 0]
+    # A quarter of the area at 3:4 still spans 13 of the 32 columns; whole-width crops span about 30.
+    assert widths.min() > 10 and widths.max() > 20
+    flipped = augment(images, ["hflip"], 16)
+    assert flipped.shape == images.shape  # no crop: the size is kept
+    mirrored = torch.tensor([torch.equal(f, i.flip(-1)) for f, i in zip(flipped, images, strict=True)])
+    kept = torch.tensor([torch.equal(f, i) for f, i in zip(flipped, images, strict=True)])
+    assert (mirrored | kept).all() and 16 < mirrored.sum() < 48  # each image mirrored or not, about half
+    assert augment(torch.full((4, 3, 32, 32), 0.7), ["crop", "hflip", "vflip"], 8).allclose(torch.tensor(0.7))
+
+
+def test_a_fold_trains_with_crops_and_flips_on_the_device_and_validates_on_plain_images(digits_dir, tmp_path):
+    base = make_cfg(digits_dir, tmp_path, n_folds=3, **TINY)
+    resize = [{"Resize": {"height": 24, "width": 24}}]
+    data = replace(
+        base.data, image_size=16, train_transforms=[], valid_transforms=resize, device_augment=["crop", "hflip"]
+    )
+    cfg = replace(base, data=data, mixup=replace(base.mixup, mixup_alpha=0.4))
+    seen = BatchShapes()
+    metrics = train(cfg, folds=[0], callbacks=[seen])
+    assert seen.train == {(64, 3, 16, 16)} and seen.train_dtypes == {torch.float32}  # cropped on the device
+    assert seen.valid == {(3, 24, 24)}  # validation is not augmented
+    assert metrics["folds"][0] >= 0
+
+
+class BatchShapes(L.Callback):
+    """The shapes (and dtypes) of the images the backbone sees in training, and in validation."""
+
+    def __init__(self):
+        self.train, self.train_dtypes, self.valid = set(), set(), set()
+
+    def on_fit_start(self, trainer, pl_module):
+        pl_module.net.backbone.register_forward_pre_hook(self.record)
+
+    def record(self, backbone, inputs):
+        (image,) = inputs
+        if backbone.training:
+            self.train.add(tuple(image.shape))
+            self.train_dtypes.add(image.dtype)
+        else:
+            self.valid.add(tuple(image.shape[1:]))
 
 
 @pytest.mark.parametrize(
@@ -39,7 +104,7 @@ def test_pipeline_from_config_appends_normalize_and_tensor():
 )
 def test_a_bad_pipeline_step_is_named(steps, message):
     with pytest.raises(ValueError, match=message):
-        build_transforms(steps, "data.train_transforms", 32, MEAN, STD)
+        build_transforms(steps, "data.train_transforms", 32)
 
 
 def test_pretrained_weights_load_from_a_local_file(cfg, tmp_path):

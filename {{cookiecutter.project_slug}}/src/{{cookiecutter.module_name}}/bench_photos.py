@@ -1,6 +1,7 @@
 """The image loader at real sizes: a competition of real-photo JPEGs at 512 and 768 pixels, made from the two
-photos that ship with scikit-learn, loaded the way training loads it (RandomResizedCrop to 224, flip,
-normalize), from the JPEGs and from the decoded-image cache, by the main process and by auto workers."""
+photos that ship with scikit-learn, loaded the way training loads it (RandomResizedCrop to 224 and a flip),
+from the JPEGs and from the decoded-image cache, by the main process and by auto workers; and with the crop
+and flip on the device (data.device_augment), the loader only reading the cache."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ import torch
 from .config import Config
 from .data.competition import load_competition
 from .fold import build_module_and_data
+from .tasks.vision.cache import cache_side
+from .tasks.vision.device import augment
 
 PHOTO_ROWS = 256  # images per competition: enough batches to time, few enough to write in seconds
 
@@ -91,9 +94,31 @@ def model_images_per_second(cfg: Config, steps: int = 3) -> float:
     return batch / float(np.median(times[1:]))
 
 
+def on_device(cfg: Config) -> Config:
+    """`cfg` with the crop and flip moved from the loader to the device: the loader hands the cache's images."""
+    side = cache_side(cfg.data.image_size)
+    resize = [{"Resize": {"height": side, "width": side}}]  # a no-op on the cache's images
+    return replace(cfg, data=replace(cfg.data, train_transforms=resize, device_augment=["crop", "hflip"]))
+
+
+def device_images_per_second(cfg: Config, device: torch.device, repeats: int = 5) -> float:
+    """Images per second `augment` crops and flips on `device`, from uint8 batches of the cache's side."""
+    side, batch = cache_side(cfg.data.image_size), cfg.data.batch_size
+    images = torch.randint(0, 256, (batch, 3, side, side), dtype=torch.uint8, device=device)
+    times = []
+    for _ in range(repeats + 1):  # the first warms up
+        start = time.perf_counter()
+        augment(images.float(), ["crop", "hflip"], cfg.data.image_size, tuple(cfg.data.device_crop_scale))
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        times.append(time.perf_counter() - start)
+    return batch / float(np.median(times[1:]))
+
+
 def loader_at_real_sizes(cfg: Config, sides: tuple[int, ...] = (512, 768)) -> dict:
-    """Per JPEG side: images/s from the JPEGs and from the cache, with no workers and with auto workers; and
-    what the model trains on per second (on this machine's device, here from memory on the CPU)."""
+    """Per JPEG side: images/s from the JPEGs and from the cache, with no workers and with auto workers, and
+    from the cache with the crop on the device; what the device crops per second; and what the model trains
+    on per second (on this machine's device, here from memory on the CPU)."""
     report = {}
     with tempfile.TemporaryDirectory(prefix="bench-photos-") as tmp:
         for side in sides:
@@ -103,6 +128,9 @@ def loader_at_real_sizes(cfg: Config, sides: tuple[int, ...] = (512, 768)) -> di
                 for workers in (0, "auto"):
                     run = replace(photos, data=replace(photos.data, cache=cache, num_workers=workers))
                     rates[f"{'cache' if cache else 'jpeg'}/{workers}"] = images_per_second(run)
+            rates["device/0"] = images_per_second(on_device(replace(photos, data=replace(photos.data, cache=True))))
             report[side] = rates
         report["model"] = model_images_per_second(photos)
+        device = torch.device("cuda" if torch.cuda.is_available() and cfg.trainer.accelerator != "cpu" else "cpu")
+        report["device_augment"] = device_images_per_second(on_device(photos), device)
     return report

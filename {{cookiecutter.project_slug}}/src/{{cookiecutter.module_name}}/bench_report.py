@@ -53,19 +53,15 @@ def print_photos(photos: dict) -> None:
     """The loader at real sizes: the cache against decoding, auto workers against none, and the bottleneck."""
     model = photos["model"]
     print(f"\nImage loader on real-photo JPEGs, RandomResizedCrop to 224 + flip, images/s (the model: {model:.0f}/s)")
-    columns = ("JPEG side", "decode", "cache", "ratio", "decode+auto", "cache+auto")
+    print("decode: from the JPEG; cache: from the decoded-image cache; +auto: with auto workers; crop on device:")
+    print("the cache's images as they are, cropped and flipped by data.device_augment")
+    columns = ("JPEG side", "decode", "cache", "ratio", "decode+auto", "cache+auto", "crop on dev")
     print("  ".join(f"{name:>11}" for name in columns) + "  bottleneck")
     for side, rates in photos.items():
-        if side == "model":
+        if not isinstance(side, int):
             continue
         jpeg, cached, jpeg_auto, cached_auto = (rates[k] for k in ("jpeg/0", "cache/0", "jpeg/auto", "cache/auto"))
         slowest = "the loader" if max(cached, cached_auto) < model else "the model"
-        row = (
-            f"{side}",
-            f"{jpeg:.0f}",
-            f"{cached:.0f}",
-            f"{cached / jpeg:.1f}x",
-            f"{jpeg_auto:.0f}",
-            f"{cached_auto:.0f}",
-        )
-        print("  ".join(f"{value:>11}" for value in row) + f"  {slowest}")
+        row = (side, f"{jpeg:.0f}", f"{cached:.0f}", f"{cached / jpeg:.1f}x", f"{jpeg_auto:.0f}", f"{cached_auto:.0f}")
+        print("  ".join(f"{value:>11}" for value in (*row, f"{rates['device/0']:.0f}")) + f"  {slowest}")
+    print(f"the device crops and flips {photos['device_augment']:.0f} images/s (here the CPU, beside the model)")

@@ -76,6 +76,7 @@ class CompetitionModule(L.LightningModule):
         return self.task.mix(self.net, self.mixup, self.cfg, batch)
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        batch = self.task.augment_on_device(self.net, self.cfg, batch)  # the batch is on the device here
         if self.mixes_in(self.current_epoch, self.trainer.max_epochs):
             loss = self.mixed_loss_fn(*self.mixed(batch))
         else:

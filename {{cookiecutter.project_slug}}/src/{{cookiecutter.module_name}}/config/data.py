@@ -10,6 +10,7 @@ from omegaconf import MISSING
 from ..errors import ConfigError
 from .rules import in_range, one_of
 
+DEVICE_AUGMENTS = ("crop", "hflip", "vflip")
 PADDINGS = ("dynamic", "max_length")
 SPLITTERS = ("kfold", "stratified", "group", "stratified_group", "multilabel")
 
@@ -40,10 +41,15 @@ class DataConfig:
     # that and the cache takes at most a quarter of the free disk; true; false.
     cache: Any = "auto"
     cache_dir: str | None = None  # null: <output_dir>/.cache
-    # albumentations pipelines, one {TransformName: {argument: value}} per step. Normalize (with the
-    # backbone's mean and std) and ToTensorV2 are appended when missing.
+    # albumentations pipelines, one {TransformName: {argument: value}} per step. ToTensorV2 is appended when
+    # missing. Images stay uint8 to the device, where the network normalizes them (unless a step is Normalize).
     train_transforms: list[dict[str, Any]] = field(default_factory=list)
     valid_transforms: list[dict[str, Any]] = field(default_factory=list)
+    # Training augmentation on the network's device, per image, after train_transforms (tasks/vision/device.py):
+    # crop (a random share device_crop_scale of the area, resized to image_size), hflip, vflip. With crop,
+    # train_transforms only needs to bring every image to one size.
+    device_augment: list[str] = field(default_factory=list)
+    device_crop_scale: list[float] = field(default_factory=lambda: [0.25, 1.0])
     # Rows whose image is missing or unreadable, or whose text is empty: false refuses them, naming the
     # first; true leaves such training rows out and predicts such test rows from a blank input, printing
     # the count. Reads every image once to find the unreadable ones.
@@ -60,6 +66,11 @@ class DataConfig:
         in_range("data.max_length", self.max_length, self.max_length >= 1, "the most tokens a text keeps, 1 or more")
         one_of("data.padding", self.padding, PADDINGS)
         one_of("data.cache", self.cache, ("auto", True, False))
+        for step in self.device_augment:
+            one_of("data.device_augment", step, DEVICE_AUGMENTS)
+        scale = self.device_crop_scale
+        fits = len(scale) == 2 and 0 < scale[0] <= scale[1] <= 1
+        in_range("data.device_crop_scale", scale, fits, "[low, high] with 0 < low <= high <= 1")
 
 
 @dataclass

@@ -140,6 +140,8 @@ def check_text(cfg: Config) -> None:
         raise ConfigError(f"config key 'data.text_cols': {cfg.data.text_cols} must name one text column, or two")
     if cfg.tta.on:
         raise ConfigError("config key 'tta.views': test-time augmentation is for images; use [identity] for nlp")
+    if cfg.data.device_augment:
+        raise ConfigError("config key 'data.device_augment': crops and flips are for images; use [] for nlp")
     if cfg.mixup.cutmix_alpha > 0 or cfg.mixup.mode != "batch":
         raise ConfigError("config key 'mixup': nlp mixes pooled features, one lambda per batch: set cutmix_alpha 0")
     if cfg.model.mode == "text2text":

@@ -68,6 +68,10 @@ class Task:
         """Seed the random generators of a training dataset that global seeding does not reach, at each
         epoch's start, so a resumed fold augments as an uninterrupted one."""
 
+    def augment_on_device(self, net: nn.Module, cfg: Config, batch: dict) -> dict:
+        """A training batch on the network's device, augmented there (data.device_augment). Mixing is `mix`."""
+        return batch
+
     def mix(self, net: nn.Module, mixup: Mixup, cfg: Config, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
         """The outputs of a mixed training batch and its soft targets."""
         raise NotImplementedError

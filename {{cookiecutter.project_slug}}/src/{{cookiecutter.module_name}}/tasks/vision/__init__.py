@@ -16,6 +16,7 @@ from ...tta import tta_predict
 from .. import Task
 from .cache import open_cache
 from .data import ImageDataset, bad_images, config_transforms, image_paths, seed_worker
+from .device import augment
 from .models import ImageModel, check_model
 
 
@@ -35,7 +36,7 @@ class VisionTask(Task):
 
     def make_dataset(self, cfg: Config, net: nn.Module, rows: pd.DataFrame, split: str, problem) -> Dataset:
         targets = problem.encode(rows) if problem else None
-        transform = config_transforms(cfg, split == "train", *net.mean_std)
+        transform = config_transforms(cfg, split == "train")
         # Test rows whose image did not read were kept on purpose (data.skip_bad_rows): a blank image stands in.
         blank = cfg.data.image_size if split == "test" and cfg.data.skip_bad_rows else None
         cache = open_cache(cfg, split)
@@ -49,8 +50,16 @@ class VisionTask(Task):
         if isinstance(dataset, ImageDataset):  # not batches held in memory (bench.py)
             dataset.transform.set_random_seed(seed)  # albumentations keeps its own generator
 
+    def augment_on_device(self, net: nn.Module, cfg: Config, batch: dict) -> dict:
+        if not cfg.data.device_augment:
+            return batch
+        d = cfg.data  # normalized first: a crop's interpolation needs floats, and the network takes floats as is
+        images = augment(net.normalize(batch["image"]), d.device_augment, d.image_size, tuple(d.device_crop_scale))
+        return {**batch, "image": images}
+
     def mix(self, net, mixup, cfg: Config, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
-        images, targets = mixup(batch["image"], batch["target"])
+        # Mixing weighs pixels: floats, normalized (a linear map, so mixing commutes with it).
+        images, targets = mixup(net.normalize(batch["image"]), batch["target"])
         return net(images), targets
 
     def predict_batch(self, net: nn.Module, batch: dict, problem: Problem, views=("identity",)) -> torch.Tensor:

@@ -84,14 +84,13 @@ def bad_images(paths: pd.Series, decode: bool) -> pd.Series:
     return reasons.sort_index()
 
 
-def build_transforms(
-    steps: list[dict[str, Any]], key: str, size: int, mean: tuple, std: tuple, seed: int | None = None
-) -> A.Compose:
+def build_transforms(steps: list[dict[str, Any]], key: str, size: int, seed: int | None = None) -> A.Compose:
     """An albumentations pipeline from the config's [{Name: {argument: value}}, ...] list at `key`.
 
-    An empty list resizes to `size`. Normalize (the backbone's mean and std) and ToTensorV2 are appended
-    when missing, so a config lists only what it changes. albumentations keeps its own random state,
-    which global seeding does not reach: `seed` makes the augmentations repeatable.
+    An empty list resizes to `size`. ToTensorV2 is appended when missing, so a config lists only what it
+    changes. Images stay uint8: the network normalizes them on its device (ImageModel.normalize), unless the
+    list has its own Normalize. albumentations keeps its own random state, which global seeding does not
+    reach: `seed` makes the augmentations repeatable.
     """
     transforms = []
     for index, step in enumerate(steps):
@@ -108,19 +107,17 @@ def build_transforms(
             raise ConfigError(f"{where}: {name}: {' '.join(str(error).split())}") from None
     if not transforms:
         transforms.append(A.Resize(size, size))
-    if not any(isinstance(t, A.Normalize) for t in transforms):
-        transforms.append(A.Normalize(mean=mean, std=std))
     if not any(isinstance(t, ToTensorV2) for t in transforms):
         transforms.append(ToTensorV2())
     return A.Compose(transforms, seed=seed)
 
 
-def config_transforms(cfg: Config, train: bool, mean: tuple, std: tuple) -> A.Compose:
+def config_transforms(cfg: Config, train: bool) -> A.Compose:
     """The config's train pipeline (seeded) or its validation/test pipeline."""
     d = cfg.data
     if train:
-        return build_transforms(d.train_transforms, "data.train_transforms", d.image_size, mean, std, seed=cfg.seed)
-    return build_transforms(d.valid_transforms, "data.valid_transforms", d.image_size, mean, std)
+        return build_transforms(d.train_transforms, "data.train_transforms", d.image_size, seed=cfg.seed)
+    return build_transforms(d.valid_transforms, "data.valid_transforms", d.image_size)
 
 
 def seed_worker(worker_id: int) -> None:
@@ -134,7 +131,7 @@ def seed_worker(worker_id: int) -> None:
 
 
 class ImageDataset(Dataset):
-    """Rows of a competition table; items are {"image": CxHxW float tensor, "target": encoded target, "index": row}."""
+    """Rows of a competition table; items are {"image": CxHxW uint8 tensor, "target": encoded target, "index": row}."""
 
     def __init__(
         self,
