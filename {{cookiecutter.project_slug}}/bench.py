@@ -1,10 +1,13 @@
 """Measure this machine: the project's Lightning loop against a plain PyTorch loop, the data pipeline, TTA
-(vision) and padding (NLP). Nothing is written to outputs/.
+(vision) and padding (NLP), the inputs at real sizes, and train.py --fold 0 against a hand-written fold, each
+a whole process. Nothing is written to outputs/.
 
 python bench.py                                   the default config, fold 0
 python bench.py --config configs/vision.yaml --steps 60 --repeats 5
 python bench.py --trainer.precision bf16-mixed --model.channels_last true   any config key, as in train.py
-python bench.py --photos 768 --steps 20           the image loader on 768-pixel JPEGs only ('' skips it)
+python bench.py --sizes 768 --steps 20            images: the loader on 768-pixel JPEGs only ('' skips it)
+python bench.py --config configs/nlp.yaml         texts: 512-token essays on a t5-small-sized encoder
+python bench.py --fold-repeats 0                  without timing train.py --fold 0 against a hand-written fold
 """
 
 import argparse
@@ -15,8 +18,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 
 from {{ cookiecutter.module_name }} import cli
 from {{ cookiecutter.module_name }}.bench import bench
-from {{ cookiecutter.module_name }}.bench_report import print_bench, print_photos
+from {{ cookiecutter.module_name }}.bench_fold import fold_against_hand
+from {{ cookiecutter.module_name }}.bench_report import print_bench, print_whole_fold
 from {{ cookiecutter.module_name }}.config import parse_args
+from {{ cookiecutter.module_name }}.tasks import get_task
 
 
 @cli.entry
@@ -28,14 +33,29 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--repeats", type=int, default=3, help="timed runs of each loop, alternated")
     parser.add_argument("--warmup", type=int, default=5, help="first steps of each run left out of its time")
     parser.add_argument(
-        "--photos", default="512,768", help="JPEG sides of the real-photo loader bench, comma-separated; '' skips it"
+        "--sizes",
+        default=None,
+        help="the real sizes the task's inputs are measured at, comma-separated: JPEG sides (images; default "
+        "512,768) or tokens (texts; default 512); '' skips them",
+    )
+    parser.add_argument(
+        "--fold-repeats",
+        type=int,
+        default=2,
+        help="whole-process runs of train.py --fold 0 and of a hand-written fold, alternated; 0 skips them",
     )
     args, cfg = parse_args(parser, argv)
-    sides = tuple(int(side) for side in args.photos.split(",") if side)
-    report = bench(cfg, args.steps, args.repeats, args.warmup, sides)
+    task = get_task(cfg)
+    sizes = task.real_sizes if args.sizes is None else tuple(int(size) for size in args.sizes.split(",") if size)
+    report = bench(cfg, args.steps, args.repeats, args.warmup, sizes)
+    if args.fold_repeats:
+        project, config = Path(__file__).resolve().parent, Path(args.config).resolve()
+        report["whole_fold"] = fold_against_hand(config, args.overrides, project, args.fold_repeats)
     print_bench(report)
-    if "photos" in report:
-        print_photos(report["photos"])
+    if "real_sizes" in report:
+        task.print_real_sizes(report["real_sizes"])
+    if "whole_fold" in report:
+        print_whole_fold(report["whole_fold"])
     return report
 
 

@@ -3,13 +3,18 @@
 import math
 from dataclasses import replace
 
+import pandas as pd
 import pytest
 import torch
+from conftest import PROJECT
+from safetensors.torch import load_file
 
 from {{ cookiecutter.module_name }} import bench as bench_module
 from {{ cookiecutter.module_name }}.bench import bench, loop_overhead
 from {{ cookiecutter.module_name }}.bench_report import print_bench
 from {{ cookiecutter.module_name }}.cv import train
+from {{ cookiecutter.module_name }}.data.competition import load_competition
+from {{ cookiecutter.module_name }}.tasks.vision.models import ImageModel
 
 
 def test_the_bench_times_both_loops_and_prints_finite_ratios(cfg, capsys):
@@ -77,14 +82,14 @@ def test_ratios_that_disagree_across_repeats_are_flagged(capsys):
 
 
 def test_the_real_photo_loader_bench_loads_jpegs_and_the_cache_and_names_the_bottleneck(cfg, tmp_path, capsys):
-    from {{ cookiecutter.module_name }}.bench_photos import (
+    from {{ cookiecutter.module_name }}.tasks.vision.bench import (
         device_images_per_second,
         images_per_second,
         on_device,
         photo_competition,
         photo_config,
+        print_photos,
     )
-    from {{ cookiecutter.module_name }}.bench_report import print_photos
 
     folder = photo_competition(tmp_path / "photos", side=96, rows=64)
     assert len(list((folder / "train").glob("*.jpg"))) == 64
@@ -95,8 +100,33 @@ def test_the_real_photo_loader_bench_loads_jpegs_and_the_cache_and_names_the_bot
     assert len(list((tmp_path / "outputs" / ".cache").glob("images-*-ok.npy"))) == 1  # the cached run's
     run = on_device(replace(photos, data=replace(photos.data, cache=True, num_workers=0, batch_size=4)))
     assert images_per_second(run, batches=3) > 0 and device_images_per_second(run, torch.device("cpu")) > 0
-    rates = {"jpeg/0": 100.0, "cache/0": 600.0, "jpeg/auto": 180.0, "cache/auto": 900.0, "device/0": 2000.0}
-    print_photos({768: rates, "model": 1000.0, "device_augment": 3000.0})
-    print_photos({768: rates, "model": 50.0, "device_augment": 3000.0})
+    rates = {"jpeg/0": 100.0, "cache/0": 600.0, "jpeg/workers": 180.0, "cache/workers": 900.0, "device/0": 2000.0}
+    print_photos({768: rates, "model": 1000.0, "device_augment": 3000.0, "workers": 1})
+    print_photos({768: rates, "model": 50.0, "device_augment": 3000.0, "workers": 1})
     rows = [line.split() for line in capsys.readouterr().out.splitlines() if line.strip().startswith("768")]
     assert rows[0][3] == "6.0x" and rows[0][-2:] == ["the", "loader"] and rows[1][-2:] == ["the", "model"]
+
+
+def test_the_hand_written_fold_writes_every_validation_row_once_and_weights_that_load(tiny):
+    from {{ cookiecutter.module_name }}.bench_fold import hand_fold
+
+    score = hand_fold(tiny, 0)
+    oof = pd.read_csv(tiny.fold_dir(0) / "oof.csv")
+    train = load_competition(tiny).train
+    assert sorted(oof["id"]) == sorted(train[train.fold == 0]["id"]) and 0.1 < score <= 1  # better than chance
+    net = ImageModel(tiny.model, num_outputs=10)
+    net.load_state_dict(load_file(tiny.fold_dir(0) / "model.safetensors"))
+
+
+@pytest.mark.slow
+def test_the_bench_times_train_py_against_the_hand_written_fold_each_a_whole_process(digits_dir, capsys):
+    from {{ cookiecutter.module_name }}.bench_fold import fold_against_hand
+    from {{ cookiecutter.module_name }}.bench_report import print_whole_fold
+
+    flags = ["--data.dir", str(digits_dir), "--cv.n_folds", "3", "--trainer.max_epochs", "1"]
+    fold = fold_against_hand(PROJECT / "configs" / "vision.yaml", flags, PROJECT, repeats=1)
+    assert fold["train.py"] > 0 and fold["hand"] > 0 and fold["ratio"] == fold["train.py"] / fold["hand"]
+    print_whole_fold(fold)
+    assert f"= {fold['ratio']:.2f}x" in capsys.readouterr().out
+    with pytest.raises(RuntimeError, match=r"train\.py --fold failed: .*'data\.dir'"):
+        fold_against_hand(PROJECT / "configs" / "vision.yaml", ["--data.dir", "/nowhere"], PROJECT, repeats=1)

@@ -25,7 +25,7 @@ from {{ cookiecutter.module_name }}.cv import train
 from {{ cookiecutter.module_name }}.data.competition import DataError, load_competition
 from {{ cookiecutter.module_name }}.inference import load_fold_model, predict
 from {{ cookiecutter.module_name }}.problem import Problem
-from {{ cookiecutter.module_name }}.trainer import NonFiniteLossError
+from {{ cookiecutter.module_name }}.trainer import AtomicCheckpointIO, NonFiniteLossError
 
 
 def test_each_row_of_the_troubleshooting_table_names_its_test():
@@ -254,6 +254,18 @@ def test_an_interrupted_write_leaves_the_old_file_and_no_partial_one(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         write_atomic(path, interrupted)
     assert path.read_text() == before and os.listdir(tmp_path) == ["submission.csv"]
+
+
+def test_last_ckpt_shares_the_bytes_of_a_checkpoint_of_the_same_step_and_a_later_step_writes_its_own(tmp_path):
+    io, best, last = AtomicCheckpointIO(), tmp_path / "best.ckpt", tmp_path / "last.ckpt"
+    epoch0 = {"epoch": 0, "global_step": 4, "state_dict": {"w": torch.ones(3)}}
+    io.save_checkpoint(epoch0, best)
+    io.save_checkpoint(epoch0, last)
+    assert os.path.samefile(best, last)  # one write for the two names
+    io.save_checkpoint({"epoch": 1, "global_step": 8, "state_dict": {"w": torch.zeros(3)}}, last)
+    assert not os.path.samefile(best, last)
+    assert torch.load(best, weights_only=True)["state_dict"]["w"].eq(1).all()  # the rename left best.ckpt alone
+    assert torch.load(last, weights_only=True)["epoch"] == 1
 
 
 def test_weights_of_another_model_or_class_count_are_refused_naming_both(two_folds, tmp_path):

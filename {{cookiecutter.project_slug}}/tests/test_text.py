@@ -347,3 +347,17 @@ def test_the_bench_compares_dynamic_and_fixed_padding(cfg, capsys):
     print_bench(report)
     assert math.isfinite(report["padding"]["ratio"]) and report["pipeline"]["tokens_per_s"] > 0
     assert "padding: to max_length" in capsys.readouterr().out
+
+
+def test_the_real_length_bench_trains_on_essays_and_grouping_cuts_the_padding(cfg, tmp_path, capsys):
+    from {{ cookiecutter.module_name }}.tasks.text.bench import essay_competition, print_texts, texts_at_real_lengths
+
+    essays = pd.read_csv(essay_competition(tmp_path / "essays", rows=64) / "train.csv")
+    words = essays.text.str.split().str.len()
+    assert len(essays) == 64 and words.min() >= 50 and words.max() <= 600 and words.std() > 50  # real spread
+    tiny = {"d_model": 64, "d_kv": 16, "d_ff": 128, "num_layers": 1, "num_heads": 4}  # the test's own size
+    report = texts_at_real_lengths(cfg, steps=3, warmup=1, max_length=1024, size=tiny)  # none truncated
+    dynamic, fixed = report["dynamic"], report["max_length"]
+    assert fixed["pad_share"] > dynamic["pad_share"] >= 0 and dynamic["real_tokens_per_s"] > 0
+    print_texts(report)
+    assert f"trains {report['ratio']:.2f}x the real tokens per second" in capsys.readouterr().out

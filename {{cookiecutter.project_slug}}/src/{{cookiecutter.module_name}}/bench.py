@@ -8,6 +8,7 @@
 - The data pipeline alone (images or tokens per second) against the model's step time from memory.
 - Prediction with TTA: k views against one.
 - Texts: dynamic padding and length grouping against padding every batch to data.max_length.
+- The task's inputs at real sizes (tasks/<task>/bench.py): 512 and 768 px JPEGs, 512-token essays.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ import torch
 from torch.optim.lr_scheduler import LambdaLR
 from torch.utils.data import DataLoader
 
-from .bench_photos import loader_at_real_sizes
 from .config import Config
 from .data.competition import load_competition
 from .fold import build_fold
@@ -199,14 +199,15 @@ def padding_cost(cfg: Config, competition, steps: int, warmup: int) -> dict:
     return result
 
 
-def bench(cfg: Config, steps: int = 40, repeats: int = 3, warmup: int = 5, photo_sides: tuple[int, ...] = ()) -> dict:
+def bench(cfg: Config, steps: int = 40, repeats: int = 3, warmup: int = 5, sizes: tuple[int, ...] = ()) -> dict:
+    """The figures `bench_report.print_bench` prints; with `sizes`, the task's inputs at those real sizes too."""
     quiet = replace(cfg.trainer, enable_progress_bar=False, enable_model_summary=False)
     cfg = replace(cfg, trainer=quiet)
     with warnings.catch_warnings():  # validation is off on purpose, and Lightning says so at every run
         warnings.filterwarnings("ignore", message=".*(no `val_dataloader`|could not find the monitored key).*")
         report = _bench(cfg, steps, repeats, warmup)
-        if photo_sides:
-            report["photos"] = loader_at_real_sizes(cfg, photo_sides)
+        if sizes:
+            report["real_sizes"] = get_task(cfg).bench_real_sizes(cfg, sizes)
         return report
 
 

@@ -1,4 +1,5 @@
-"""The bench's figures, printed as ratios: the two training loops, the data pipeline, TTA and padding."""
+"""The bench's figures, printed as ratios: the two training loops, the data pipeline, TTA, padding, and a whole
+fold against a hand-written one. Each task prints its own inputs at real sizes (tasks/<task>/bench.py)."""
 
 from __future__ import annotations
 
@@ -49,19 +50,9 @@ def print_bench(report: dict) -> None:
         )
 
 
-def print_photos(photos: dict) -> None:
-    """The loader at real sizes: the cache against decoding, auto workers against none, and the bottleneck."""
-    model = photos["model"]
-    print(f"\nImage loader on real-photo JPEGs, RandomResizedCrop to 224 + flip, images/s (the model: {model:.0f}/s)")
-    print("decode: from the JPEG; cache: from the decoded-image cache; +auto: with auto workers; crop on device:")
-    print("the cache's images as they are, cropped and flipped by data.device_augment")
-    columns = ("JPEG side", "decode", "cache", "ratio", "decode+auto", "cache+auto", "crop on dev")
-    print("  ".join(f"{name:>11}" for name in columns) + "  bottleneck")
-    for side, rates in photos.items():
-        if not isinstance(side, int):
-            continue
-        jpeg, cached, jpeg_auto, cached_auto = (rates[k] for k in ("jpeg/0", "cache/0", "jpeg/auto", "cache/auto"))
-        slowest = "the loader" if max(cached, cached_auto) < model else "the model"
-        row = (side, f"{jpeg:.0f}", f"{cached:.0f}", f"{cached / jpeg:.1f}x", f"{jpeg_auto:.0f}", f"{cached_auto:.0f}")
-        print("  ".join(f"{value:>11}" for value in (*row, f"{rates['device/0']:.0f}")) + f"  {slowest}")
-    print(f"the device crops and flips {photos['device_augment']:.0f} images/s (here the CPU, beside the model)")
+def print_whole_fold(fold: dict) -> None:
+    """train.py --fold 0 against the hand-written fold, each a whole process from start-up to its last file."""
+    print(
+        f"\nWhole process, fold 0 of the config (medians of {fold['repeats']}): train.py {fold['train.py']:.1f} s, "
+        f"a hand-written PyTorch fold {fold['hand']:.1f} s = {fold['ratio']:.2f}x"
+    )

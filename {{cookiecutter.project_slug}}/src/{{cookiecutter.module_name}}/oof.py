@@ -17,7 +17,6 @@ from .data.tables import read_csv
 from .errors import DataError
 from .fold_state import FoldResult, check_same_config
 from .metrics import get_metric
-from .plots import save_oof_plots
 from .problem import Problem
 from .tracking import log_cv
 
@@ -102,6 +101,8 @@ def merge_oof(cfg: Config, competition: Competition) -> dict | None:
             summary[f"folds_{variant}"] = [result.variant(variant) for result in results]
             summary[f"cv_{variant}"] = merged_oof(cfg, competition, variant)[1]
     write_csv(oof, layout.oof(cfg.experiment_dir))
+    from .plots import save_oof_plots  # matplotlib, imported once every fold is trained
+
     log_cv(cfg, summary, save_oof_plots(competition.problem, oof, summary, cfg.experiment_dir))
     # Last: cv.json marks the merge as complete, so a run killed before it merges again next time.
     write_json(summary, cfg.experiment_dir / layout.CV)

@@ -11,12 +11,14 @@ import importlib.util
 import netrc
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
-
-from lightning.pytorch.loggers import CSVLogger, Logger, WandbLogger
 
 from . import layout
 from .config import Config, ConfigError
+
+if TYPE_CHECKING:  # Lightning's loggers are imported where a fold makes them, not by the CV merge
+    from lightning.pytorch.loggers import Logger
 
 PACKAGES = {"tensorboard": ("tensorboard", "tensorboardX"), "mlflow": ("mlflow",)}  # either one will do
 
@@ -50,6 +52,8 @@ def check_loggers(cfg: Config) -> None:
 
 
 def make_loggers(cfg: Config, fold: int, fold_dir: Path) -> list[Logger]:
+    from lightning.pytorch.loggers import CSVLogger, WandbLogger
+
     # A new logs/version_<n>/ per attempt: a resumed fold keeps the log of the epochs before the interruption.
     loggers: list[Logger] = [CSVLogger(fold_dir, name=layout.LOGS)]
     if "tensorboard" in cfg.loggers:

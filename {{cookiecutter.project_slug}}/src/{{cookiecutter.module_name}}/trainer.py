@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -140,10 +141,30 @@ def make_callbacks(cfg: Config, module: CompetitionModule, out: Path, logging: b
 class AtomicCheckpointIO(TorchCheckpointIO):
     """Checkpoints written whole or not at all, through a temporary file in their own folder and a rename.
     Lightning's own save goes through $TMPDIR, and across filesystems its move first empties the old
-    last.ckpt: a kill at that moment would leave no good checkpoint, and killed runs leave temp files behind."""
+    last.ckpt: a kill at that moment would leave no good checkpoint, and killed runs leave temp files behind.
+
+    last.ckpt of an epoch whose best.ckpt was just written holds the same training state: it becomes a hard
+    link to it instead of a second write of the same bytes (a rename replaces either file later, never both)."""
+
+    def __init__(self):
+        super().__init__()
+        self.previous: tuple[tuple, Path] | None = None  # (epoch, step) and path of the last checkpoint written
 
     def save_checkpoint(self, checkpoint: dict, path, storage_options=None) -> None:
-        write_atomic(Path(path), lambda tmp: torch.save(checkpoint, tmp))
+        at, previous = (checkpoint.get("epoch"), checkpoint.get("global_step")), self.previous
+        if previous and previous[0] == at and previous[1].is_file():
+            write_atomic(Path(path), lambda tmp: link_or_save(previous[1], tmp, checkpoint))
+        else:
+            write_atomic(Path(path), lambda tmp: torch.save(checkpoint, tmp))
+        self.previous = (at, Path(path))
+
+
+def link_or_save(source: Path, tmp: Path, checkpoint: dict) -> None:
+    tmp.unlink()  # write_atomic made it; a link needs the name free
+    try:
+        os.link(source, tmp)
+    except OSError:  # a filesystem without hard links
+        torch.save(checkpoint, tmp)
 
 
 def make_trainer(

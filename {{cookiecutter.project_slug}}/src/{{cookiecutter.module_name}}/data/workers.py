@@ -45,7 +45,7 @@ def auto_workers(dataset: Dataset, cpus: int | None = None) -> tuple[int, str]:
     cpus = cpus or usable_cpus()
     epoch = seconds_per_item(dataset) * len(dataset)
     if cpus < 2 or epoch < WORKER_START_S:
-        return 0, f"one epoch loads in about {epoch:.1f} s in the main process ({cpus} usable CPUs)"
+        return 0, f"one epoch loads in about {epoch:.1f} s in the main process; {cpus} usable CPUs"
     workers = min(cpus - 1, MAX_WORKERS)
     return workers, f"one epoch takes about {epoch:.0f} s to load in one process; {cpus} usable CPUs"
 
@@ -58,5 +58,5 @@ def num_workers(setting: int | str, dataset: Dataset) -> int:
     workers, why = auto_workers(dataset)
     if workers not in _told:
         _told.add(workers)
-        print(f"data.num_workers auto: {workers} worker{'s' * (workers != 1)} ({why})")
+        print(f"data.num_workers auto: {workers} worker{'s' * (workers != 1)}: {why}")
     return workers

@@ -31,6 +31,7 @@ class Task:
     drops_last_batch = False  # training drops the last partial batch (BatchNorm and batch mixup need pairs)
     has_tta = False  # predictions can average test-time views (tta.views)
     has_padding = False  # inputs are padded per batch (data.padding), which bench.py measures
+    real_sizes: tuple[int, ...] = ()  # what bench.py measures the inputs at by default: JPEG sides, text tokens
 
     def check_can_run(self, cfg: Config) -> None:
         """Refuse, before anything is written, a model these libraries cannot build."""
@@ -79,6 +80,13 @@ class Task:
     def predict_batch(self, net: nn.Module, batch: dict, problem: Problem, views=("identity",)) -> torch.Tensor:
         """A batch's predictions, [rows, outputs]: probabilities, or values for regression."""
         raise NotImplementedError
+
+    def bench_real_sizes(self, cfg: Config, sizes: tuple[int, ...]) -> dict:
+        """bench.py: the inputs at real `sizes` (tasks/<task>/bench.py), a report for `print_real_sizes`."""
+        return {}
+
+    def print_real_sizes(self, report: dict) -> None:
+        """Print what `bench_real_sizes` measured."""
 
     def bundled_model(self, cfg: Config):
         """The model section as a Kaggle bundle uses it: no pretrained weights to look for."""

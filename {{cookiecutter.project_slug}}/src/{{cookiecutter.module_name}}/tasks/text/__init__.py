@@ -24,6 +24,7 @@ from .models import Text2TextModel, TextModel, check_precision, load_tokenizer, 
 class TextTask(Task):
     input_keys = ("input_ids", "attention_mask", "labels")  # labels: text2text's decoder input
     has_padding = True
+    real_sizes = (512,)  # tokens per text
 
     def check_can_run(self, cfg: Config) -> None:
         check_precision(cfg)  # it says why T5 must not use float16, on any hardware
@@ -75,6 +76,17 @@ class TextTask(Task):
         features = net.features(batch["input_ids"], batch["attention_mask"])
         targets = mixup_target(batch["target"], mixup.num_classes, lam, mixup.label_smoothing, mixup.multi_label)
         return net.classify(features * lam + features.flip(0) * (1 - lam)), targets
+
+    def bench_real_sizes(self, cfg: Config, sizes: tuple[int, ...]) -> dict:
+        from .bench import texts_at_real_lengths
+
+        return {size: texts_at_real_lengths(cfg, max_length=size) for size in sizes}
+
+    def print_real_sizes(self, report: dict) -> None:
+        from .bench import print_texts
+
+        for texts in report.values():
+            print_texts(texts)
 
     def predict_batch(self, net: nn.Module, batch: dict, problem: Problem, views=("identity",)) -> torch.Tensor:
         if isinstance(net, Text2TextModel):  # the generated label, as a one-hot row

@@ -24,6 +24,7 @@ class VisionTask(Task):
     input_keys = ("image",)
     drops_last_batch = True  # an odd last batch of one image breaks BatchNorm and timm's batch mixup
     has_tta = True
+    real_sizes = (512, 768)  # JPEG sides
 
     def check_can_run(self, cfg: Config) -> None:
         check_model(cfg.model)
@@ -61,6 +62,16 @@ class VisionTask(Task):
         # Mixing weighs pixels: floats, normalized (a linear map, so mixing commutes with it).
         images, targets = mixup(net.normalize(batch["image"]), batch["target"])
         return net(images), targets
+
+    def bench_real_sizes(self, cfg: Config, sizes: tuple[int, ...]) -> dict:
+        from .bench import loader_at_real_sizes  # scikit-learn's photos, only for bench.py
+
+        return loader_at_real_sizes(cfg, sizes)
+
+    def print_real_sizes(self, report: dict) -> None:
+        from .bench import print_photos
+
+        print_photos(report)
 
     def predict_batch(self, net: nn.Module, batch: dict, problem: Problem, views=("identity",)) -> torch.Tensor:
         return tta_predict(net, batch["image"], list(views), problem.activate)

@@ -1,7 +1,7 @@
-"""The image loader at real sizes: a competition of real-photo JPEGs at 512 and 768 pixels, made from the two
-photos that ship with scikit-learn, loaded the way training loads it (RandomResizedCrop to 224 and a flip),
-from the JPEGs and from the decoded-image cache, by the main process and by auto workers; and with the crop
-and flip on the device (data.device_augment), the loader only reading the cache."""
+"""Images at real sizes, for bench.py: a competition of real-photo JPEGs at 512 and 768 pixels, made from the
+two photos that ship with scikit-learn, loaded the way training loads it (RandomResizedCrop to 224 and a
+flip), from the JPEGs and from the decoded-image cache, by the main process and by auto workers; and with the
+crop and flip on the device (data.device_augment), the loader only reading the cache."""
 
 from __future__ import annotations
 
@@ -15,11 +15,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .config import Config
-from .data.competition import load_competition
-from .fold import build_module_and_data
-from .tasks.vision.cache import cache_side
-from .tasks.vision.device import augment
+from ...config import Config
+from ...data.competition import load_competition
+from ...data.loaders import make_loader
+from ...data.workers import MAX_WORKERS, usable_cpus
+from .cache import cache_side
+from .device import augment
 
 PHOTO_ROWS = 256  # images per competition: enough batches to time, few enough to write in seconds
 
@@ -65,10 +66,21 @@ def photo_config(cfg: Config, folder: Path, output_dir: Path, size: int = 224) -
     )
 
 
+def fold0(cfg: Config):
+    """A fresh network and fold 0's training loader, as training makes them."""
+    from . import TASK
+
+    competition = load_competition(cfg)
+    torch.manual_seed(cfg.seed)
+    net = TASK.build_net(cfg, competition.problem)
+    rows = competition.train[competition.train.fold != 0].reset_index(drop=True)
+    dataset = TASK.make_dataset(cfg, net, rows, "train", competition.problem)
+    return net, competition.problem, make_loader(cfg, TASK, dataset, train=True)
+
+
 def images_per_second(cfg: Config, batches: int = 6) -> float:
     """Images per second out of fold 0's training DataLoader, after its first batch (workers started)."""
-    _, data = build_module_and_data(cfg, load_competition(cfg), 0)
-    loader = data.train_dataloader()
+    loader = fold0(cfg)[2]
     iterator = iter(loader)
     next(iterator)
     start, images = time.perf_counter(), 0
@@ -79,14 +91,14 @@ def images_per_second(cfg: Config, batches: int = 6) -> float:
 
 def model_images_per_second(cfg: Config, steps: int = 3) -> float:
     """Images per second the model trains on (forward, backward, optimizer step) at data.image_size, from memory."""
-    module, _ = build_module_and_data(cfg, load_competition(cfg), 0)
-    optimizer = torch.optim.AdamW(module.parameters(), lr=1e-4)
+    net, problem, _ = fold0(cfg)
+    optimizer, loss_fn = torch.optim.AdamW(net.parameters(), lr=1e-4), problem.loss(0.0)
     size, batch = cfg.data.image_size, cfg.data.batch_size
     images, targets = torch.randn(batch, 3, size, size), torch.randint(0, 2, (batch,))
     times = []
     for _ in range(steps + 1):  # the first step warms up
         start = time.perf_counter()
-        loss = module.loss_fn(module.net(images), targets)
+        loss = loss_fn(net(images), targets)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -116,21 +128,41 @@ def device_images_per_second(cfg: Config, device: torch.device, repeats: int = 5
 
 
 def loader_at_real_sizes(cfg: Config, sides: tuple[int, ...] = (512, 768)) -> dict:
-    """Per JPEG side: images/s from the JPEGs and from the cache, with no workers and with auto workers, and
-    from the cache with the crop on the device; what the device crops per second; and what the model trains
-    on per second (on this machine's device, here from memory on the CPU)."""
-    report = {}
+    """Per JPEG side: images/s from the JPEGs and from the cache, by the main process and by the workers auto
+    starts for a real competition (one per usable CPU but one: 256 photos alone would load in the main
+    process), and from the cache with the crop on the device; what the device crops per second; and what the
+    model trains on per second (on this machine's device, here from memory on the CPU)."""
+    report, workers = {}, max(1, min(usable_cpus() - 1, MAX_WORKERS))
     with tempfile.TemporaryDirectory(prefix="bench-photos-") as tmp:
         for side in sides:
             photos = photo_config(cfg, photo_competition(Path(tmp) / f"photos{side}", side), Path(tmp) / "outputs")
             rates = {}
             for cache in (False, True):
-                for workers in (0, "auto"):
-                    run = replace(photos, data=replace(photos.data, cache=cache, num_workers=workers))
-                    rates[f"{'cache' if cache else 'jpeg'}/{workers}"] = images_per_second(run)
+                for name, count in (("0", 0), ("workers", workers)):
+                    run = replace(photos, data=replace(photos.data, cache=cache, num_workers=count))
+                    rates[f"{'cache' if cache else 'jpeg'}/{name}"] = images_per_second(run)
             rates["device/0"] = images_per_second(on_device(replace(photos, data=replace(photos.data, cache=True))))
             report[side] = rates
         report["model"] = model_images_per_second(photos)
         device = torch.device("cuda" if torch.cuda.is_available() and cfg.trainer.accelerator != "cpu" else "cpu")
         report["device_augment"] = device_images_per_second(on_device(photos), device)
+    report["workers"] = workers
     return report
+
+
+def print_photos(photos: dict) -> None:
+    """The loader at real sizes: the cache against decoding, auto workers against none, and the bottleneck."""
+    model, workers = photos["model"], photos["workers"]
+    print(f"\nImage loader on real-photo JPEGs, RandomResizedCrop to 224 + flip, images/s (the model: {model:.0f}/s)")
+    print(f"decode: from the JPEG; cache: from the decoded-image cache; +{workers}w: with the {workers} worker(s) auto")
+    print("starts for a real competition here; crop on dev: the cache's images, cropped and flipped on the device")
+    columns = ("JPEG side", "decode", "cache", "ratio", f"decode+{workers}w", f"cache+{workers}w", "crop on dev")
+    print("  ".join(f"{name:>11}" for name in columns) + "  bottleneck")
+    for side, rates in photos.items():
+        if not isinstance(side, int):
+            continue
+        jpeg, cached, jpeg_w, cached_w = (rates[k] for k in ("jpeg/0", "cache/0", "jpeg/workers", "cache/workers"))
+        slowest = "the loader" if max(cached, cached_w) < model else "the model"
+        row = (side, f"{jpeg:.0f}", f"{cached:.0f}", f"{cached / jpeg:.1f}x", f"{jpeg_w:.0f}", f"{cached_w:.0f}")
+        print("  ".join(f"{value:>11}" for value in (*row, f"{rates['device/0']:.0f}")) + f"  {slowest}")
+    print(f"the device crops and flips {photos['device_augment']:.0f} images/s (here the CPU, beside the model)")
