@@ -26,7 +26,8 @@ with tempfile.TemporaryDirectory() as tmp:
         relative = str(path.relative_to(baked)).replace(f"src/{MODULE}", "src/{{cookiecutter.module_name}}")
         target = SOURCE / relative
         text = path.read_text().replace(MODULE, PLACEHOLDER)
-        if target.read_text().replace(PLACEHOLDER, "").count("{{"):
+        template = target.read_text().replace(PLACEHOLDER, "")
+        if "{{" in template or "{%" in template:
             print("left alone (Jinja beyond the module name):", relative)
         elif target.read_text() != text:
             target.write_text(text)

@@ -11,14 +11,14 @@ from lightning.pytorch.callbacks import EarlyStopping
 from safetensors.torch import load_file
 from torch import nn
 
-from {{ cookiecutter.module_name }}.averaging import average_checkpoints, recalibrate_batchnorm, swa_lr_factor
+from {{ cookiecutter.module_name }}.averaging import average_checkpoints, recalibrate_batchnorm
 from {{ cookiecutter.module_name }}.cv import train
 from {{ cookiecutter.module_name }}.data.competition import load_competition
 from {{ cookiecutter.module_name }}.errors import ConfigError
 from {{ cookiecutter.module_name }}.fold import build_fold, fold_predictions
 from {{ cookiecutter.module_name }}.inference import load_fold_model
 from {{ cookiecutter.module_name }}.metrics import METRICS
-from {{ cookiecutter.module_name }}.schedules import lr_factor
+from {{ cookiecutter.module_name }}.schedules import lr_factor, swa_lr_factor
 
 
 def with_averaging(cfg, **averaging):

@@ -12,8 +12,10 @@ from safetensors.torch import load_file
 from {{ cookiecutter.module_name }} import bench as bench_module
 from {{ cookiecutter.module_name }}.bench import bench, loop_overhead
 from {{ cookiecutter.module_name }}.bench_report import print_bench
+from {{ cookiecutter.module_name }}.config import ConfigError
 from {{ cookiecutter.module_name }}.cv import train
 from {{ cookiecutter.module_name }}.data.competition import load_competition
+from {{ cookiecutter.module_name }}.errors import UserError
 from {{ cookiecutter.module_name }}.tasks.vision.models import ImageModel
 
 
@@ -85,6 +87,7 @@ def test_the_real_photo_loader_bench_loads_jpegs_and_the_cache_and_names_the_bot
     from {{ cookiecutter.module_name }}.tasks.vision.bench import (
         device_images_per_second,
         images_per_second,
+        model_images_per_second,
         on_device,
         photo_competition,
         photo_config,
@@ -100,6 +103,7 @@ def test_the_real_photo_loader_bench_loads_jpegs_and_the_cache_and_names_the_bot
     assert len(list((tmp_path / "outputs" / ".cache").glob("images-*-ok.npy"))) == 1  # the cached run's
     run = on_device(replace(photos, data=replace(photos.data, cache=True, num_workers=0, batch_size=4)))
     assert images_per_second(run, batches=3) > 0 and device_images_per_second(run, torch.device("cpu")) > 0
+    assert model_images_per_second(photos, torch.device("cpu"), batch=2, steps=1) > 0
     rates = {"jpeg/0": 100.0, "cache/0": 600.0, "jpeg/workers": 180.0, "cache/workers": 900.0, "device/0": 2000.0}
     print_photos({768: rates, "model": 1000.0, "device_augment": 3000.0, "workers": 1})
     print_photos({768: rates, "model": 50.0, "device_augment": 3000.0, "workers": 1})
@@ -110,12 +114,18 @@ def test_the_real_photo_loader_bench_loads_jpegs_and_the_cache_and_names_the_bot
 def test_the_hand_written_fold_writes_every_validation_row_once_and_weights_that_load(tiny):
     from {{ cookiecutter.module_name }}.bench_fold import hand_fold
 
+    tiny = replace(tiny, trainer=replace(tiny.trainer, limit_train_batches=None))  # it trains every batch
     score = hand_fold(tiny, 0)
     oof = pd.read_csv(tiny.fold_dir(0) / "oof.csv")
     train = load_competition(tiny).train
     assert sorted(oof["id"]) == sorted(train[train.fold == 0]["id"]) and 0.1 < score <= 1  # better than chance
     net = ImageModel(tiny.model, num_outputs=10)
     net.load_state_dict(load_file(tiny.fold_dir(0) / "model.safetensors"))
+    unfair = replace(
+        tiny, mixup=replace(tiny.mixup, mixup_alpha=0.2), tta=replace(tiny.tta, views=["identity", "hflip"])
+    )
+    with pytest.raises(ConfigError, match=r"does not reproduce mixup, tta\.views: leave them"):
+        hand_fold(unfair, 0)
 
 
 @pytest.mark.slow
@@ -128,5 +138,5 @@ def test_the_bench_times_train_py_against_the_hand_written_fold_each_a_whole_pro
     assert fold["train.py"] > 0 and fold["hand"] > 0 and fold["ratio"] == fold["train.py"] / fold["hand"]
     print_whole_fold(fold)
     assert f"= {fold['ratio']:.2f}x" in capsys.readouterr().out
-    with pytest.raises(RuntimeError, match=r"train\.py --fold failed: .*'data\.dir'"):
+    with pytest.raises(UserError, match=r"(train\.py --fold|the hand-written fold) failed: config key 'data\.dir'"):
         fold_against_hand(PROJECT / "configs" / "vision.yaml", ["--data.dir", "/nowhere"], PROJECT, repeats=1)

@@ -256,16 +256,24 @@ def test_an_interrupted_write_leaves_the_old_file_and_no_partial_one(tmp_path):
     assert path.read_text() == before and os.listdir(tmp_path) == ["submission.csv"]
 
 
-def test_last_ckpt_shares_the_bytes_of_a_checkpoint_of_the_same_step_and_a_later_step_writes_its_own(tmp_path):
+def test_checkpoints_are_written_as_they_were_when_saved_and_last_shares_the_bytes_of_the_same_step(tmp_path):
     io, best, last = AtomicCheckpointIO(), tmp_path / "best.ckpt", tmp_path / "last.ckpt"
-    epoch0 = {"epoch": 0, "global_step": 4, "state_dict": {"w": torch.ones(3)}}
+    weights = torch.ones(3)
+    epoch0 = {"epoch": 0, "global_step": 4, "state_dict": {"w": weights}, "loops": [(1, torch.tensor(2))]}
     io.save_checkpoint(epoch0, best)
+    weights.mul_(5)  # training goes on while the thread writes: the file keeps the values at save time
     io.save_checkpoint(epoch0, last)
+    io.teardown()  # fit() ends: every write is on disk
     assert os.path.samefile(best, last)  # one write for the two names
-    io.save_checkpoint({"epoch": 1, "global_step": 8, "state_dict": {"w": torch.zeros(3)}}, last)
-    assert not os.path.samefile(best, last)
-    assert torch.load(best, weights_only=True)["state_dict"]["w"].eq(1).all()  # the rename left best.ckpt alone
-    assert torch.load(last, weights_only=True)["epoch"] == 1
+    saved = torch.load(best, weights_only=True)
+    assert saved["state_dict"]["w"].eq(1).all() and saved["loops"] == [(1, torch.tensor(2))]
+    io.save_checkpoint({"epoch": 1, "global_step": 8, "state_dict": {"w": weights}}, last)
+    assert io.load_checkpoint(last, weights_only=True)["epoch"] == 1  # reading waits for the writes before it
+    assert not os.path.samefile(best, last) and torch.load(best, weights_only=True)["state_dict"]["w"].eq(1).all()
+    (tmp_path / "a-file").write_text("")
+    io.save_checkpoint({"epoch": 2, "global_step": 12}, tmp_path / "a-file" / "last.ckpt")  # no such folder
+    with pytest.raises(OSError):
+        io.teardown()  # the failed write is raised, not lost
 
 
 def test_weights_of_another_model_or_class_count_are_refused_naming_both(two_folds, tmp_path):

@@ -361,3 +361,12 @@ def test_the_real_length_bench_trains_on_essays_and_grouping_cuts_the_padding(cf
     assert fixed["pad_share"] > dynamic["pad_share"] >= 0 and dynamic["real_tokens_per_s"] > 0
     print_texts(report)
     assert f"trains {report['ratio']:.2f}x the real tokens per second" in capsys.readouterr().out
+
+
+def test_the_hand_written_fold_trains_an_encoder_on_texts(cfg):
+    from {{ cookiecutter.module_name }}.bench_fold import hand_fold
+
+    score = hand_fold(replace(cfg, trainer=replace(cfg.trainer, max_epochs=1)), 0)
+    oof = pd.read_csv(cfg.fold_dir(0) / "oof.csv")
+    train = load_competition(cfg).train
+    assert sorted(oof["id"]) == sorted(train[train.fold == 0]["id"]) and 0 <= score <= 1

@@ -14,7 +14,7 @@ from {{ cookiecutter.module_name }}.cv import train
 from {{ cookiecutter.module_name }}.data.competition import load_competition
 from {{ cookiecutter.module_name }}.fold import build_fold
 from {{ cookiecutter.module_name }}.tasks.vision.data import build_transforms
-from {{ cookiecutter.module_name }}.tasks.vision.device import augment
+from {{ cookiecutter.module_name }}.tasks.vision.device_augment import augment
 from {{ cookiecutter.module_name }}.tasks.vision.models import ImageModel
 from {{ cookiecutter.module_name }}.trainer import FreezeBackbone
 
@@ -39,36 +39,50 @@ def test_images_reach_the_network_as_uint8_and_it_normalizes_them_as_albumentati
     assert set(net.state_dict()) == set(net.backbone.state_dict(prefix="backbone.")) | {"head.weight", "head.bias"}
 
 
-def ramp(n: int, side: int) -> torch.Tensor:
-    """n images whose every pixel holds its column's x, in all three channels."""
-    return torch.arange(side, dtype=torch.float32).expand(n, 3, side, side).clone()
+def ramps(n: int, side: int) -> torch.Tensor:
+    """n images whose pixels hold their column's x in channel 0 and their row's y in channels 1 and 2."""
+    x = torch.arange(side, dtype=torch.float32).expand(side, side)
+    return torch.stack([x, x.T, x.T]).expand(n, 3, side, side).clone()
 
 
-def test_device_crops_take_a_region_of_each_image_and_flips_mirror_about_half_of_them():
+def test_device_crops_take_a_share_of_each_image_at_a_near_square_aspect_and_flips_mirror_about_half():
     torch.manual_seed(0)
-    images = ramp(64, 32)
+    images = ramps(256, 32)
     crops = augment(images, ["crop"], 16, scale=(0.25, 1.0))
-    assert crops.shape == (64, 3, 16, 16)
-    rows = crops[:, 0, 0]  # a crop keeps the ramp rising, within the image, over a share of its width
-    assert (rows.diff(dim=1) >= 0).all() and rows.min() >= 0 and rows.max() <= 31
-    widths = rows[:, -1] - rows[:, 0]
-    # A quarter of the area at 3:4 still spans 13 of the 32 columns; whole-width crops span about 30.
-    assert widths.min() > 10 and widths.max() > 20
+    assert crops.shape == (256, 3, 16, 16)
+    xs, ys = crops[:, 0, 0], crops[:, 1, :, 0]  # the first row's x, the first column's y
+    assert (xs.diff(dim=1) > 0).all() and (ys.diff(dim=1) > 0).all()  # unflipped, within the image
+    assert xs.min() >= 0 and xs.max() <= 31 and ys.min() >= 0 and ys.max() <= 31
+    # Sampled 16 times across, a crop of w pixels spans 15/16 w between its first and last samples.
+    widths, heights = (xs[:, -1] - xs[:, 0]) * 16 / 15, (ys[:, -1] - ys[:, 0]) * 16 / 15
+    area, aspect = widths * heights / 32**2, widths / heights
+    assert area.min() > 0.25 - 0.02 and area.max() <= 1 + 1e-4 and 0.5 < area.mean() < 0.75  # of 0.25-1
+    assert aspect.min() > 3 / 4 - 0.02 and aspect.max() < 4 / 3 + 0.02 and aspect.std() > 0.1
+    centres = (xs[:, 0] + xs[:, -1]) / 2
+    assert centres.std() > 2  # placed anywhere, not always in the middle
     flipped = augment(images, ["hflip"], 16)
     assert flipped.shape == images.shape  # no crop: the size is kept
     mirrored = torch.tensor([torch.equal(f, i.flip(-1)) for f, i in zip(flipped, images, strict=True)])
     kept = torch.tensor([torch.equal(f, i) for f, i in zip(flipped, images, strict=True)])
-    assert (mirrored | kept).all() and 16 < mirrored.sum() < 48  # each image mirrored or not, about half
+    assert (mirrored | kept).all() and 96 < mirrored.sum() < 160  # each image mirrored or not, about half
     assert augment(torch.full((4, 3, 32, 32), 0.7), ["crop", "hflip", "vflip"], 8).allclose(torch.tensor(0.7))
+
+
+def test_device_crops_of_a_wide_image_keep_their_share_of_the_area():
+    torch.manual_seed(0)
+    crops = augment(ramps(256, 64)[:, :, :32], ["crop"], 16, scale=(0.6, 1.0))  # 32 rows of 64 columns
+    xs, ys = crops[:, 0, 0], crops[:, 1, :, 0]
+    area = (xs[:, -1] - xs[:, 0]) * (ys[:, -1] - ys[:, 0]) * (16 / 15) ** 2 / (64 * 32)
+    assert area.min() > 0.6 - 0.03 and area.max() <= 1 + 1e-4
 
 
 def test_a_fold_trains_with_crops_and_flips_on_the_device_and_validates_on_plain_images(digits_dir, tmp_path):
     base = make_cfg(digits_dir, tmp_path, n_folds=3, **TINY)
-    resize = [{"Resize": {"height": 24, "width": 24}}]
+    resize = [{"Resize": {"height": 24, "width": 24}}]  # the loader hands 24 px uint8 images
     data = replace(
-        base.data, image_size=16, train_transforms=[], valid_transforms=resize, device_augment=["crop", "hflip"]
+        base.data, image_size=16, train_transforms=resize, valid_transforms=resize, device_augment=["crop", "hflip"]
     )
-    cfg = replace(base, data=data, mixup=replace(base.mixup, mixup_alpha=0.4))
+    cfg = replace(base, data=data)
     seen = BatchShapes()
     metrics = train(cfg, folds=[0], callbacks=[seen])
     assert seen.train == {(64, 3, 16, 16)} and seen.train_dtypes == {torch.float32}  # cropped on the device

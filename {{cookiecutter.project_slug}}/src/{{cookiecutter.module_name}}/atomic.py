@@ -19,6 +19,11 @@ def umask() -> int:
     return mask
 
 
+# Read once, at import: checkpoints are written from a thread, and setting the umask there, even for an
+# instant, would give a file the main thread creates meanwhile the wrong mode.
+UMASK = umask()
+
+
 def write_atomic(path: Path, write: Callable[[Path], Any]) -> None:
     """Call `write(tmp_path)`, then rename the temporary file onto `path` (atomic on one filesystem). The
     temporary file sits beside `path`, so the rename never crosses filesystems, and it gets the mode a plain
@@ -29,7 +34,7 @@ def write_atomic(path: Path, write: Callable[[Path], Any]) -> None:
     os.close(fd)
     try:
         write(Path(tmp))
-        os.chmod(tmp, 0o666 & ~umask())
+        os.chmod(tmp, 0o666 & ~UMASK)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

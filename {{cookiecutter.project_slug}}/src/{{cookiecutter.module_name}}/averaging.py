@@ -8,7 +8,6 @@ and each checkpoint's state_dict holds them (the raw weights sit under `current_
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -86,15 +85,6 @@ class SWA(Averaging):
 
     def should_update(self, step_idx: int | None = None, epoch_idx: int | None = None) -> bool:
         return step_idx is not None and self._epoch_ends
-
-
-def swa_lr_factor(step: int, base, start: int, anneal: int, target: float) -> float:
-    """The learning rate's factor with averaging.swa_lr: `base` until SWA starts at step `start`; then a cosine
-    anneal over `anneal` steps to `target`, kept constant while the weights are averaged."""
-    if step < start:
-        return base(step)
-    done = min((step - start) / max(anneal, 1), 1.0)
-    return target + (base(start) - target) * 0.5 * (1 + math.cos(math.pi * done))
 
 
 def make_averaging(cfg: AveragingConfig) -> Averaging | None:

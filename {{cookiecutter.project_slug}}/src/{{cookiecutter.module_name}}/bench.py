@@ -8,7 +8,7 @@
 - The data pipeline alone (images or tokens per second) against the model's step time from memory.
 - Prediction with TTA: k views against one.
 - Texts: dynamic padding and length grouping against padding every batch to data.max_length.
-- The task's inputs at real sizes (tasks/<task>/bench.py): 512 and 768 px JPEGs, 512-token essays.
+- The task's inputs at real sizes (tasks/<task>/bench.py): 512 and 768 px JPEGs{% if cookiecutter.task != "vision" %}, 512-token essays{% endif %}.
 """
 
 from __future__ import annotations

@@ -13,31 +13,62 @@ from __future__ import annotations
 
 import argparse
 import copy
-import math
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import torch
 from safetensors.torch import save_model
-from torch.optim.lr_scheduler import LambdaLR
 
-from . import layout
+from . import cli, layout
 from .atomic import write_csv
-from .config import Config, load_config
+from .config import Config, ConfigError, load_config
 from .data.competition import load_competition
 from .data.loaders import make_loader
+from .errors import UserError
 from .inference import predict_loader
 from .metrics import get_metric
 from .oof import oof_table
+from .schedules import make_optimizer, make_schedule
 from .tasks import get_task
+
+
+def not_reproduced(cfg: Config) -> list[str]:
+    """The config keys set to something the hand-written fold does not do: comparing with them would be unfair."""
+    o, t, a = cfg.optim, cfg.trainer, cfg.averaging
+    keys = {
+        "mixup": cfg.mixup.enabled,
+        "averaging": a.weights != "best" or a.ema,
+        "tta.views": cfg.tta.on,
+        "data.device_augment": bool(cfg.data.device_augment),
+        "optim.backbone_lr": o.backbone_lr is not None,
+        "optim.layer_decay": o.layer_decay != 1,
+        "optim.freeze_backbone_epochs": bool(o.freeze_backbone_epochs),
+        "model.mode": cfg.model.mode != "encoder",
+        "trainer.max_steps": t.max_steps != -1,
+        "trainer.limit_train_batches": t.limit_train_batches not in (None, 1.0),
+        "trainer.limit_val_batches": t.limit_val_batches not in (None, 1.0),
+        "trainer.accumulate_grad_batches": t.accumulate_grad_batches != 1,
+        "trainer.gradient_clip_val": bool(t.gradient_clip_val),
+        "trainer.devices": t.devices not in ("auto", 1, "1"),
+        "callbacks": bool(cfg.callbacks.accumulate_schedule) or cfg.callbacks.early_stopping_patience is not None,
+    }
+    return [key for key, differs in keys.items() if differs]
+
+
+def check_reproduced(cfg: Config) -> None:
+    if unfair := not_reproduced(cfg):
+        raise ConfigError(f"the hand-written fold does not reproduce {', '.join(unfair)}: leave them at their defaults")
 
 
 def hand_fold(cfg: Config, fold: int) -> float:
     """Train fold `fold` by hand; write its OOF and weights under the fold's folder; return its score."""
+    check_reproduced(cfg)
     torch.manual_seed(cfg.seed)
     competition, task = load_competition(cfg), get_task(cfg)
     problem, rows = competition.problem, competition.train
@@ -46,24 +77,22 @@ def hand_fold(cfg: Config, fold: int) -> float:
     train_set = task.make_dataset(cfg, net, train_rows, "train", problem)
     valid_set = task.make_dataset(cfg, net, valid_rows, "valid", problem)
     train_loader, valid_loader = make_loader(cfg, task, train_set, train=True), make_loader(cfg, task, valid_set)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    steps = cfg.trainer.max_epochs * len(train_loader)
-    optimizer = torch.optim.AdamW(net.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
-    warmup = max(1, int(steps * cfg.optim.warmup_pct))
-
-    def warmup_cosine(step: int) -> float:  # the config's default schedule
-        return step / warmup if step < warmup else 0.5 * (1 + math.cos(math.pi * (step - warmup) / (steps - warmup)))
-
-    schedule = LambdaLR(optimizer, warmup_cosine)
+    device = torch.device("cuda" if torch.cuda.is_available() and cfg.trainer.accelerator != "cpu" else "cpu")
+    optimizer = make_optimizer(cfg, [{"params": list(net.parameters()), "lr": cfg.optim.lr}])
+    epochs = cfg.trainer.max_epochs
+    schedule = make_schedule(cfg, optimizer, max(epochs * len(train_loader), 2), epochs)
     loss_fn, metric = problem.loss(cfg.optim.label_smoothing), get_metric(cfg.metric)
     targets, sign = problem.encode(valid_rows), 1 if metric.higher_is_better else -1
+    precision = cfg.trainer.precision  # the autocast of Lightning's mixed precision
+    autocast = partial(torch.autocast, device.type, torch.bfloat16 if "bf16" in precision else torch.float16)
     best = (-float("inf"), None, None)
     net.to(device)
-    for _ in range(cfg.trainer.max_epochs):
+    for _ in range(epochs):
         net.train()
         for batch in train_loader:
             batch = {key: value.to(device, non_blocking=True) for key, value in batch.items()}
-            loss = loss_fn(net(*(batch[key] for key in task.input_keys)), batch["target"])
+            with autocast(enabled=precision.endswith("-mixed")):
+                loss = loss_fn(net(**{key: batch[key] for key in task.input_keys if key in batch}), batch["target"])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -80,12 +109,13 @@ def hand_fold(cfg: Config, fold: int) -> float:
     return sign * best[0]
 
 
-def whole_process_seconds(command: list[str], project: Path) -> float:
+def whole_process_seconds(name: str, command: list[str], project: Path) -> float:
     start = time.perf_counter()
     env = {**os.environ, "PYTHONPATH": str(project / "src"), "WANDB_MODE": "disabled"}
     done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=project)
     if done.returncode:
-        raise RuntimeError(f"{' '.join(command[1:3])} failed: {done.stderr.strip()[-2000:]}")
+        last = (done.stderr.strip().splitlines() or ["no message"])[-1].removeprefix("error: ")
+        raise UserError(f"{name} failed: {last} (run it alone to see more: {' '.join(command[1:])})")
     return time.perf_counter() - start
 
 
@@ -93,18 +123,21 @@ def fold_against_hand(config: Path, overrides: list[str], project: Path, repeats
     """Seconds of `python train.py --fold <fold>` and of the hand-written fold, each a whole process with the
     config and its `overrides`, alternated `repeats` times, writing to a temporary folder (W&B off); their
     medians and ratio."""
+    check_reproduced(load_config(config, overrides))  # before a fold is trained for nothing
     runs: dict[str, list[float]] = {"train.py": [], "hand": []}
     with tempfile.TemporaryDirectory(prefix="bench-fold-") as tmp:
         common = ["--config", str(config), *overrides, "--output_dir", tmp, "--wandb.mode", "disabled"]
         train = [sys.executable, str(project / "train.py"), "--fold", str(fold), "--force", *common]
         hand = [sys.executable, "-m", __name__, "--fold", str(fold), *common]
-        for _ in range(repeats):
-            runs["train.py"].append(whole_process_seconds(train, project))
-            runs["hand"].append(whole_process_seconds(hand, project))
-    medians = {name: sorted(times)[len(times) // 2] for name, times in runs.items()}
+        for repeat in range(repeats):  # alternated, and each first in turn: a first run pays for cold caches
+            for name, command in (("train.py", train), ("hand", hand))[:: 1 if repeat % 2 else -1]:
+                label = "train.py --fold" if name == "train.py" else "the hand-written fold"
+                runs[name].append(whole_process_seconds(label, command, project))
+    medians = {name: statistics.median(times) for name, times in runs.items()}
     return {**medians, "ratio": medians["train.py"] / medians["hand"], "repeats": repeats}
 
 
+@cli.entry
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", type=Path, required=True)

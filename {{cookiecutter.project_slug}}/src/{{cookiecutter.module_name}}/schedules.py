@@ -1,5 +1,5 @@
 """The optimizer and its learning-rate schedule, per optimizer step: warmup then cosine or linear decay,
-OneCycle, or constant; with SWA's anneal to its own rate on top (averaging.swa_lr_factor)."""
+OneCycle, or constant; with SWA's anneal to its own rate on top (swa_lr_factor). No Lightning here."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from functools import partial
 import torch
 from torch.optim.lr_scheduler import LambdaLR, LRScheduler, OneCycleLR
 
-from .averaging import swa_lr_factor
 from .config import Config
 
 
@@ -22,6 +21,15 @@ def lr_factor(step: int, total: int, warmup: int, schedule: str) -> float:
         return 0.01 + 0.99 * step / warmup
     progress = min((step - warmup) / max(total - warmup, 1), 1.0)
     return 0.5 * (1 + math.cos(math.pi * progress)) if schedule == "cosine" else 1 - progress
+
+
+def swa_lr_factor(step: int, base, start: int, anneal: int, target: float) -> float:
+    """The learning rate's factor with averaging.swa_lr: `base` until SWA starts at step `start`; then a cosine
+    anneal over `anneal` steps to `target`, kept constant while the weights are averaged."""
+    if step < start:
+        return base(step)
+    done = min((step - start) / max(anneal, 1), 1.0)
+    return target + (base(start) - target) * 0.5 * (1 + math.cos(math.pi * done))
 
 
 def make_optimizer(cfg: Config, groups: list[dict]) -> torch.optim.Optimizer:

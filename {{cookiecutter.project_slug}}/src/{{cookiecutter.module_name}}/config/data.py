@@ -45,7 +45,7 @@ class DataConfig:
     # missing. Images stay uint8 to the device, where the network normalizes them (unless a step is Normalize).
     train_transforms: list[dict[str, Any]] = field(default_factory=list)
     valid_transforms: list[dict[str, Any]] = field(default_factory=list)
-    # Training augmentation on the network's device, per image, after train_transforms (tasks/vision/device.py):
+    # Training augmentation on the network's device, per image, after train_transforms (tasks/vision/device_augment.py):
     # crop (a random share device_crop_scale of the area, resized to image_size), hflip, vflip. With crop,
     # train_transforms only needs to bring every image to one size.
     device_augment: list[str] = field(default_factory=list)

@@ -16,7 +16,7 @@ from ...tta import tta_predict
 from .. import Task
 from .cache import open_cache
 from .data import ImageDataset, bad_images, config_transforms, image_paths, seed_worker
-from .device import augment
+from .device_augment import augment
 from .models import ImageModel, check_model
 
 

@@ -5,6 +5,7 @@ crop and flip on the device (data.device_augment), the loader only reading the c
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import time
 from dataclasses import replace
@@ -20,7 +21,7 @@ from ...data.competition import load_competition
 from ...data.loaders import make_loader
 from ...data.workers import MAX_WORKERS, usable_cpus
 from .cache import cache_side
-from .device import augment
+from .device_augment import augment
 
 PHOTO_ROWS = 256  # images per competition: enough batches to time, few enough to write in seconds
 
@@ -47,7 +48,8 @@ def photo_competition(folder: Path, side: int, rows: int = PHOTO_ROWS, seed: int
 
 
 def photo_config(cfg: Config, folder: Path, output_dir: Path, size: int = 224) -> Config:
-    """`cfg` pointed at a photo competition, with the usual photo pipeline."""
+    """`cfg` pointed at a photo competition, with the usual photo pipeline; batches of 16 (the loader's rate
+    does not depend on the batch, and 256 photos make 16 of them)."""
     crop = [{"RandomResizedCrop": {"size": [size, size], "scale": [0.35, 1.0]}}, {"HorizontalFlip": {"p": 0.5}}]
     data = replace(
         cfg.data,
@@ -89,19 +91,26 @@ def images_per_second(cfg: Config, batches: int = 6) -> float:
     return images / (time.perf_counter() - start)
 
 
-def model_images_per_second(cfg: Config, steps: int = 3) -> float:
-    """Images per second the model trains on (forward, backward, optimizer step) at data.image_size, from memory."""
+def model_images_per_second(cfg: Config, device: torch.device, batch: int, steps: int = 2) -> float:
+    """Images per second the model trains on (forward, backward, optimizer step) at data.image_size, from uint8
+    batches of `batch` in the device's memory, in the config's precision."""
     net, problem, _ = fold0(cfg)
+    net.to(device).train()
     optimizer, loss_fn = torch.optim.AdamW(net.parameters(), lr=1e-4), problem.loss(0.0)
-    size, batch = cfg.data.image_size, cfg.data.batch_size
-    images, targets = torch.randn(batch, 3, size, size), torch.randint(0, 2, (batch,))
+    size, precision = cfg.data.image_size, cfg.trainer.precision
+    images = torch.randint(0, 256, (batch, 3, size, size), dtype=torch.uint8, device=device)
+    targets = torch.randint(0, 2, (batch,), device=device)
+    autocast = torch.autocast(device.type, torch.bfloat16 if "bf16" in precision else torch.float16)
     times = []
     for _ in range(steps + 1):  # the first step warms up
         start = time.perf_counter()
-        loss = loss_fn(net(images), targets)
+        with autocast if precision.endswith("-mixed") else contextlib.nullcontext():
+            loss = loss_fn(net(images), targets)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
         times.append(time.perf_counter() - start)
     return batch / float(np.median(times[1:]))
 
@@ -110,7 +119,8 @@ def on_device(cfg: Config) -> Config:
     """`cfg` with the crop and flip moved from the loader to the device: the loader hands the cache's images."""
     side = cache_side(cfg.data.image_size)
     resize = [{"Resize": {"height": side, "width": side}}]  # a no-op on the cache's images
-    return replace(cfg, data=replace(cfg.data, train_transforms=resize, device_augment=["crop", "hflip"]))
+    data = replace(cfg.data, train_transforms=resize, device_augment=["crop", "hflip"], num_workers=0)
+    return replace(cfg, data=data)
 
 
 def device_images_per_second(cfg: Config, device: torch.device, repeats: int = 5) -> float:
@@ -143,8 +153,8 @@ def loader_at_real_sizes(cfg: Config, sides: tuple[int, ...] = (512, 768)) -> di
                     rates[f"{'cache' if cache else 'jpeg'}/{name}"] = images_per_second(run)
             rates["device/0"] = images_per_second(on_device(replace(photos, data=replace(photos.data, cache=True))))
             report[side] = rates
-        report["model"] = model_images_per_second(photos)
         device = torch.device("cuda" if torch.cuda.is_available() and cfg.trainer.accelerator != "cpu" else "cpu")
+        report["model"] = model_images_per_second(photos, device, cfg.data.batch_size)
         report["device_augment"] = device_images_per_second(on_device(photos), device)
     report["workers"] = workers
     return report
@@ -155,7 +165,8 @@ def print_photos(photos: dict) -> None:
     model, workers = photos["model"], photos["workers"]
     print(f"\nImage loader on real-photo JPEGs, RandomResizedCrop to 224 + flip, images/s (the model: {model:.0f}/s)")
     print(f"decode: from the JPEG; cache: from the decoded-image cache; +{workers}w: with the {workers} worker(s) auto")
-    print("starts for a real competition here; crop on dev: the cache's images, cropped and flipped on the device")
+    print("starts for a real competition here; crop on dev: the loader alone when data.device_augment crops and")
+    print("flips on the device (the device's own rate is the last line)")
     columns = ("JPEG side", "decode", "cache", "ratio", f"decode+{workers}w", f"cache+{workers}w", "crop on dev")
     print("  ".join(f"{name:>11}" for name in columns) + "  bottleneck")
     for side, rates in photos.items():

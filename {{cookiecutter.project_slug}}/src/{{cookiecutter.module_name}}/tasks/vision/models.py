@@ -50,9 +50,10 @@ class ImageModel(nn.Module):
         self.channels_last = cfg.channels_last
         # Images come as uint8 (4x fewer bytes from the loader and over PCIe) and are normalized here, on the
         # network's device. Not saved with the weights: they follow the backbone's pretrained config.
-        mean, std = self.mean_std
-        self.register_buffer("pixel_mean", torch.tensor(mean).view(1, -1, 1, 1) * 255, persistent=False)
-        self.register_buffer("pixel_std", torch.tensor(std).view(1, -1, 1, 1) * 255, persistent=False)
+        mean, std = (torch.tensor(values).view(1, -1, 1, 1) for values in self.mean_std)
+        # (x / 255 - mean) / std as one multiply and one add
+        self.register_buffer("pixel_scale", 1 / (255 * std), persistent=False)
+        self.register_buffer("pixel_shift", -mean / std, persistent=False)
         if cfg.channels_last:
             self.to(memory_format=torch.channels_last)
         if cfg.compile:
@@ -72,10 +73,9 @@ class ImageModel(nn.Module):
         normalized: a pipeline that lists its own Normalize, or a batch this method has seen."""
         if image.dtype != torch.uint8:
             return image
-        return (image.float() - self.pixel_mean) / self.pixel_std
+        return image.float().mul_(self.pixel_scale).add_(self.pixel_shift)  # float() keeps the memory format
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        image = self.normalize(image)
-        if self.channels_last:
+        if self.channels_last:  # converted while uint8: a quarter of the bytes to move
             image = image.contiguous(memory_format=torch.channels_last)
-        return self.head(self.backbone(image))
+        return self.head(self.backbone(self.normalize(image)))

@@ -31,6 +31,8 @@ def augment(
     if "crop" in steps:
         area = _uniform(n, *scale, device)
         aspect = torch.exp(_uniform(n, math.log(RATIO[0]), math.log(RATIO[1]), device)) * height / width
+        # Within [area, 1/area] the crop fits in the image with its area exact (a non-square image's extremes).
+        aspect = torch.minimum(torch.maximum(aspect, area), 1 / area)
         w, h = (area * aspect).sqrt().clamp(max=1.0), (area / aspect).sqrt().clamp(max=1.0)
         out = (size, size)
     else:
