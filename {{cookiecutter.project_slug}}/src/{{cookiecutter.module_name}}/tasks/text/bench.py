@@ -19,6 +19,7 @@ import torch
 from ...config import Config
 from ...data.competition import load_competition
 from ...data.loaders import make_loader
+from .. import get_task
 from .models import load_tokenizer
 
 T5_SMALL = {"d_model": 512, "d_kv": 64, "d_ff": 2048, "num_layers": 6, "num_heads": 8}  # t5-small's encoder
@@ -56,13 +57,11 @@ def small_encoder(cfg: Config, folder: Path, size: dict) -> Path:
 
 def tokens_per_second(cfg: Config, steps: int, warmup: int) -> dict:
     """Training steps (forward, backward, AdamW) of fold 0 on this machine's device: real and padded tokens/s."""
-    from . import TASK
-
-    competition = load_competition(cfg)
+    competition, task = load_competition(cfg), get_task(cfg)
     torch.manual_seed(cfg.seed)
-    net = TASK.build_net(cfg, competition.problem)
+    net = task.build_net(cfg, competition.problem)
     rows = competition.train[competition.train.fold != 0].reset_index(drop=True)
-    loader = make_loader(cfg, TASK, TASK.make_dataset(cfg, net, rows, "train", competition.problem), train=True)
+    loader = make_loader(cfg, task, task.make_dataset(cfg, net, rows, "train", competition.problem), train=True)
     device = torch.device("cuda" if torch.cuda.is_available() and cfg.trainer.accelerator != "cpu" else "cpu")
     net.to(device).train()
     optimizer, loss_fn = torch.optim.AdamW(net.parameters(), lr=1e-4), competition.problem.loss(0.0)
@@ -127,6 +126,6 @@ def print_texts(texts: dict) -> None:
         run = texts[name]
         print(
             f"{label:>22}  {run['real_tokens_per_s']:>13.0f}  {run['padded_tokens_per_s']:>17.0f}  "
-            f"{run['pad_share']:>5.0%}"
+            f"{run['pad_share'] * 100:>4.0f}%"
         )
     print(f"dynamic padding + length grouping trains {texts['ratio']:.2f}x the real tokens per second")

@@ -19,6 +19,7 @@ import torch
 from ...config import Config
 from ...data.competition import load_competition
 from ...data.loaders import make_loader
+from .. import get_task
 from ...data.workers import MAX_WORKERS, usable_cpus
 from .cache import cache_side
 from .device_augment import augment
@@ -70,14 +71,12 @@ def photo_config(cfg: Config, folder: Path, output_dir: Path, size: int = 224) -
 
 def fold0(cfg: Config):
     """A fresh network and fold 0's training loader, as training makes them."""
-    from . import TASK
-
-    competition = load_competition(cfg)
+    competition, task = load_competition(cfg), get_task(cfg)
     torch.manual_seed(cfg.seed)
-    net = TASK.build_net(cfg, competition.problem)
+    net = task.build_net(cfg, competition.problem)
     rows = competition.train[competition.train.fold != 0].reset_index(drop=True)
-    dataset = TASK.make_dataset(cfg, net, rows, "train", competition.problem)
-    return net, competition.problem, make_loader(cfg, TASK, dataset, train=True)
+    dataset = task.make_dataset(cfg, net, rows, "train", competition.problem)
+    return net, competition.problem, make_loader(cfg, task, dataset, train=True)
 
 
 def images_per_second(cfg: Config, batches: int = 6) -> float:
