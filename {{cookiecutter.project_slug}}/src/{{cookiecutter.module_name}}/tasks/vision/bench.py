@@ -19,8 +19,8 @@ import torch
 from ...config import Config
 from ...data.competition import load_competition
 from ...data.loaders import make_loader
-from .. import get_task
 from ...data.workers import MAX_WORKERS, usable_cpus
+from .. import get_task
 from .cache import cache_side
 from .device_augment import augment
 
