@@ -19,22 +19,18 @@ def umask() -> int:
     return mask
 
 
-# Read once, at import: checkpoints are written from a thread, and setting the umask there, even for an
-# instant, would give a file the main thread creates meanwhile the wrong mode.
-UMASK = umask()
-
-
-def write_atomic(path: Path, write: Callable[[Path], Any]) -> None:
+def write_atomic(path: Path, write: Callable[[Path], Any], mask: int | None = None) -> None:
     """Call `write(tmp_path)`, then rename the temporary file onto `path` (atomic on one filesystem). The
     temporary file sits beside `path`, so the rename never crosses filesystems, and it gets the mode a plain
-    open() would give (mkstemp's 0600 would make shared folders unreadable to the team)."""
+    open() would give (mkstemp's 0600 would make shared folders unreadable to the team). A thread passes the
+    umask as `mask`, read by the main thread: reading it means setting it for an instant, for every thread."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
         write(Path(tmp))
-        os.chmod(tmp, 0o666 & ~UMASK)
+        os.chmod(tmp, 0o666 & ~(umask() if mask is None else mask))
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

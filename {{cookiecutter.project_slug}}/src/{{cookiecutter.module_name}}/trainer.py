@@ -23,7 +23,7 @@ from lightning.pytorch.callbacks import (
 )
 
 from . import layout
-from .atomic import write_atomic
+from .atomic import umask, write_atomic
 from .averaging import make_averaging
 from .config import Config, ConfigError
 from .errors import NonFiniteLossError
@@ -168,7 +168,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             write = partial(torch.save, on_cpu(checkpoint))
         self.previous = (at, path)
         self.writer = self.writer or ThreadPoolExecutor(max_workers=1, thread_name_prefix="checkpoint")
-        self.pending.append(self.writer.submit(write_atomic, path, write))
+        self.pending.append(self.writer.submit(write_atomic, path, write, umask()))
 
     def raise_failed(self) -> None:
         """Raise the error of a write that failed (a full disk) at the next call, not never."""
