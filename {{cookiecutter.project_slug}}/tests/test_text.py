@@ -370,3 +370,11 @@ def test_the_hand_written_fold_trains_an_encoder_on_texts(cfg):
     oof = pd.read_csv(cfg.fold_dir(0) / "oof.csv")
     train = load_competition(cfg).train
     assert sorted(oof["id"]) == sorted(train[train.fold == 0]["id"]) and 0 <= score <= 1
+
+
+@pytest.mark.parametrize("model", ["linear", "boosting"])
+def test_the_texts_floor_fits_tfidf_on_the_folds(docstrings_dir, t5_dir, tmp_path, model):
+    from {{ cookiecutter.module_name }}.floor import fit_floor
+
+    summary = fit_floor(text_cfg(docstrings_dir, t5_dir, tmp_path, n_folds=3), model)
+    assert summary["cv"] > 0.7 and len(summary["folds"]) == 3 and "TF-IDF" in summary["floor"]

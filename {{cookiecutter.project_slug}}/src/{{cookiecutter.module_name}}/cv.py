@@ -10,16 +10,13 @@ from contextlib import ExitStack
 from lightning.pytorch.callbacks import Callback
 
 from . import layout
-from .config import Config, ConfigError, save_config
+from .config import Config, save_config
 from .data.competition import Competition, load_competition
-from .errors import DataError
 from .fold import debug_fold, is_main_process, run_fold
 from .fold_state import check_experiment, cv_is_current
-from .folds import save_folds
+from .folds import check_folds_can_train, save_folds
 from .lock import exclusive
-from .metrics import undefined_on
 from .oof import merge_oof, print_table
-from .problem import natural
 from .tasks import get_task
 from .tracking import check_loggers
 from .trainer import check_hardware
@@ -30,34 +27,6 @@ def check_can_run(cfg: Config) -> None:
     get_task(cfg).check_can_run(cfg)
     check_hardware(cfg)
     check_loggers(cfg)
-
-
-def check_folds_can_train(cfg: Config, competition: Competition) -> None:
-    """Refuse, before anything is written, a fold with no full training batch, one whose validation rows the
-    metric cannot score (ROC AUC with one class), and QWK on grades that have no order."""
-    problem, train_rows = competition.problem, competition.train
-    if cfg.metric == "qwk" and problem.kind == "multiclass":
-        words = [label for label in problem.classes if natural(label)[0]]
-        if words:  # QWK weighs errors by the distance between grades: text labels have no such order
-            raise ConfigError(
-                f"config key 'metric': qwk needs grades that are numbers, and {problem.target_cols[0]!r} holds "
-                f"{words[0]!r}; map the grades to 0, 1, 2, ... in train.csv, or use another metric"
-            )
-    drops_last = get_task(cfg).drops_last_batch
-    for fold in range(cfg.cv.n_folds):  # every fold: a CV needs them all, whichever is trained first
-        valid = train_rows[train_rows.fold == fold]
-        n_train = len(train_rows) - len(valid)
-        if drops_last and cfg.data.batch_size > n_train:
-            raise ConfigError(
-                f"config key 'data.batch_size': {cfg.data.batch_size} is more than the {n_train} training rows of "
-                f"fold {fold}, so no full batch is left to train on; use at most {n_train}"
-            )
-        reason = undefined_on(cfg.metric, problem, problem.encode(valid))
-        if reason:
-            raise DataError(
-                f"config key 'metric': {cfg.metric} is undefined on fold {fold}: {reason} among its {len(valid)} "
-                "validation rows; use a stratified splitter (cv.splitter), fewer folds, or another metric"
-            )
 
 
 def train(
@@ -71,7 +40,7 @@ def train(
     """
     check_can_run(cfg)
     competition = load_competition(cfg)
-    check_folds_can_train(cfg, competition)
+    check_folds_can_train(cfg, competition.problem, competition.train)
     if cfg.debug:
         for fold in folds:
             debug_fold(cfg, competition, fold, callbacks)

@@ -17,7 +17,9 @@ from .atomic import write_csv
 from .config import Config
 from .data.tables import read_csv
 from .errors import ConfigError, DataError
-from .problem import Problem, first_line
+from .metrics import undefined_on
+from .problem import Problem, first_line, natural
+from .tasks import get_task
 
 
 def _strata(train: pd.DataFrame, cfg: Config, problem: Problem) -> pd.Series:
@@ -138,3 +140,30 @@ def save_folds(cfg: Config, train: pd.DataFrame) -> None:
             f"cannot write the folds file {path} ({error.strerror}): set cv.folds_dir to a "
             "writable folder, as in a Kaggle kernel whose data is read-only"
         ) from None
+
+
+def check_folds_can_train(cfg: Config, problem: Problem, train_rows: pd.DataFrame) -> None:
+    """Refuse, before anything is written, a fold with no full training batch, one whose validation rows the
+    metric cannot score (ROC AUC with one class), and QWK on grades that have no order."""
+    if cfg.metric == "qwk" and problem.kind == "multiclass":
+        words = [label for label in problem.classes if natural(label)[0]]
+        if words:  # QWK weighs errors by the distance between grades: text labels have no such order
+            raise ConfigError(
+                f"config key 'metric': qwk needs grades that are numbers, and {problem.target_cols[0]!r} holds "
+                f"{words[0]!r}; map the grades to 0, 1, 2, ... in train.csv, or use another metric"
+            )
+    drops_last = get_task(cfg).drops_last_batch
+    for fold in range(cfg.cv.n_folds):  # every fold: a CV needs them all, whichever is trained first
+        valid = train_rows[train_rows.fold == fold]
+        n_train = len(train_rows) - len(valid)
+        if drops_last and cfg.data.batch_size > n_train:
+            raise ConfigError(
+                f"config key 'data.batch_size': {cfg.data.batch_size} is more than the {n_train} training rows of "
+                f"fold {fold}, so no full batch is left to train on; use at most {n_train}"
+            )
+        reason = undefined_on(cfg.metric, problem, problem.encode(valid))
+        if reason:
+            raise DataError(
+                f"config key 'metric': {cfg.metric} is undefined on fold {fold}: {reason} among its {len(valid)} "
+                "validation rows; use a stratified splitter (cv.splitter), fewer folds, or another metric"
+            )

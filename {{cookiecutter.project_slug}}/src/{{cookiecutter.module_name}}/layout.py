@@ -16,6 +16,8 @@ outputs/<experiment>/
     oof.csv, cv.json           once every fold is finished: all OOF rows, one per training row, and the CV
     *.png                      pictures of the OOF: confusion matrix, ROC/PR, residuals, scores per fold
     submission.csv             written by predict.py
+outputs/<experiment>_floor/    baseline.py's scikit-learn floor on the same folds: config.yaml, oof.csv, cv.json,
+                               submission.csv
 """
 
 from __future__ import annotations
@@ -30,11 +32,17 @@ SUBMISSION = "submission.csv"
 CHECKPOINTS = "checkpoints"
 BEST, LAST = "best", "last"  # checkpoint names, without .ckpt
 LOGS = "logs"
+FLOOR = "_floor"  # baseline.py's experiments, beside the experiment whose floor they are
 CACHE = ".cache"  # under output_dir, beside the experiments: the decoded-image caches every experiment shares
 
 
 def experiment_dir(output_dir: str | Path, experiment: str) -> Path:
     return Path(output_dir) / experiment
+
+
+def floor(experiment: str) -> str:
+    """The name of the scikit-learn floor of an experiment (baseline.py): outputs/<experiment>_floor/."""
+    return experiment if experiment.endswith(FLOOR) else f"{experiment}{FLOOR}"
 
 
 def fold_dir(experiment: Path, fold: int) -> Path:

@@ -3,6 +3,7 @@ fold is finished, their merge into oof.csv and cv.json, and the table printed at
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,3 +123,19 @@ def print_table(cfg: Config, summary: dict) -> None:
         f"weights: {summary['weights']}" + (f"; TTA views: {', '.join(summary['tta'])}" if cfg.tta.on else ""),
     ]
     print(f"\nExperiment {cfg.experiment!r} ({cfg.experiment_dir / layout.CV}):\n" + "\n".join(lines))
+    print_margin(cfg, summary)
+
+
+def print_margin(cfg: Config, summary: dict) -> None:
+    """The CV's margin over the experiment's scikit-learn floor (baseline.py), where it was fitted."""
+    name = layout.floor(cfg.experiment)
+    path = layout.experiment_dir(cfg.output_dir, name) / layout.CV
+    if name == cfg.experiment or not path.exists():
+        print(f"scikit-learn floor: not fitted yet; python baseline.py writes outputs/{name}/ in seconds")
+        return
+    floor = json.loads(path.read_text())
+    if floor.get("metric") != cfg.metric:
+        return
+    margin = (summary["cv"] - floor["cv"]) * (1 if summary["higher_is_better"] else -1)
+    verdict = "above it" if margin > 0 else "NOT above it: a bug until shown otherwise"
+    print(f"scikit-learn floor {name!r}: CV {floor['cv']:.4f}; this experiment is {margin:+.4f} {verdict}")

@@ -1,4 +1,5 @@
-"""Every finished experiment under outputs/ in one table, best CV first, with the tricks each one used."""
+"""Every finished experiment under outputs/ in one table, best CV first, with the tricks each one used and its
+margin over the best scikit-learn floor (baseline.py) of its metric."""
 
 from __future__ import annotations
 
@@ -46,24 +47,33 @@ def experiments(output_dir: str | Path) -> pd.DataFrame:
                 f"skipped {cv_json.parent}: its cv.json or config.yaml does not read ({type(error).__name__}: {error})"
             )
             continue
+        floor = "floor" in result  # baseline.py's scikit-learn floor
         rows.append(
             {
                 "experiment": cv_json.parent.name,
                 "metric": result["metric"],
                 "cv": result["cv"],
+                "vs floor": None,
                 "fold std": result["std"],
                 "folds": len(result["folds"]),
-                "model": config["model"]["name"],
-                "tricks": used,
+                "model": "scikit-learn" if floor else config["model"]["name"],
+                "tricks": result["floor"] if floor else used,
                 "higher_is_better": result["higher_is_better"],
+                "floor": floor,
+                "competition": f"{config['data']['dir']} {config['cv']}",  # the floor is of the same rows and folds
             }
         )
-    table = pd.DataFrame(
-        rows, columns=["experiment", "metric", "cv", "fold std", "folds", "model", "tricks", "higher_is_better"]
-    )
+    columns = ["experiment", "metric", "cv", "vs floor", "fold std", "folds", "model", "tricks"]
+    table = pd.DataFrame(rows, columns=[*columns, "higher_is_better", "floor", "competition"])
     table["rank"] = table.cv.where(table.higher_is_better, -table.cv)
-    table = table.sort_values(["metric", "rank"], ascending=[True, False]).drop(columns=["rank", "higher_is_better"])
-    return table.reset_index(drop=True)
+    # Each experiment's margin over the best floor of its metric, data and folds: above 0 is better, whichever
+    # the metric's direction.
+    keys = ["metric", "competition"]
+    best_floor = table[table.floor].groupby(keys)["rank"].max().rename("best_floor")
+    table = table.join(best_floor, on=keys)
+    table["vs floor"] = (table["rank"] - table.best_floor).where(~table.floor.astype(bool))
+    table = table.sort_values(["metric", "rank"], ascending=[True, False])
+    return table[columns].reset_index(drop=True)
 
 
 def print_report(output_dir: str | Path) -> pd.DataFrame:
@@ -77,7 +87,9 @@ def print_report(output_dir: str | Path) -> pd.DataFrame:
         if (path / layout.CONFIG).exists() and not (path / layout.CV).exists()
     )
     with pd.option_context("display.max_colwidth", 80, "display.width", 200):
-        print(table.to_string(index=False, float_format=lambda value: f"{value:.4f}"))
+        margins = table["vs floor"].map(lambda margin: "" if pd.isna(margin) else f"{margin:+.4f}")
+        shown = table.assign(**{"vs floor": margins})
+        print(shown.to_string(index=False, float_format=lambda value: f"{value:.4f}"))
     if unfinished:
         print(f"\nnot finished yet (no cv.json): {', '.join(unfinished)}")
     return table

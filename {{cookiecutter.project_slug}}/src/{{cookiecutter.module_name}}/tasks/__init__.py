@@ -81,6 +81,21 @@ class Task:
         """A batch's predictions, [rows, outputs]: probabilities, or values for regression."""
         raise NotImplementedError
 
+    # The scikit-learn floor (floor.py): its default model, its inputs, the steps before the estimator.
+    floor_model = "linear"  # boosting is the stronger floor on pixels, and takes minutes rather than seconds
+
+    def floor_inputs(self, cfg: Config, rows: pd.DataFrame, split: str) -> Any:
+        """The rows' inputs for a scikit-learn pipeline: an array [rows, features] or a list of texts."""
+        raise NotImplementedError
+
+    def floor_steps(self, cfg: Config, model: str) -> list:
+        """scikit-learn transformers between `floor_inputs` and the estimator, fitted on each fold's rows."""
+        return []
+
+    def floor_description(self, cfg: Config, model: str) -> str:
+        """The floor's features in a few words, for cv.json and report.py."""
+        return ""
+
     def bench_real_sizes(self, cfg: Config, sizes: tuple[int, ...]) -> dict:
         """bench.py: the inputs at real `sizes` (tasks/<task>/bench.py), a report for `print_real_sizes`."""
         return {}

@@ -77,6 +77,21 @@ class TextTask(Task):
         targets = mixup_target(batch["target"], mixup.num_classes, lam, mixup.label_smoothing, mixup.multi_label)
         return net.classify(features * lam + features.flip(0) * (1 - lam)), targets
 
+    def floor_inputs(self, cfg: Config, rows: pd.DataFrame, split: str) -> Any:
+        return rows[cfg.data.text_cols].fillna("").astype(str).agg("\n".join, axis=1).tolist()
+
+    def floor_steps(self, cfg: Config, model: str) -> list:
+        from sklearn.decomposition import TruncatedSVD
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        # Words and word pairs, counts damped by their log; fitted on each fold's training rows. Trees take
+        # dense features: the TF-IDF's 256 main directions.
+        tfidf = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=200_000)
+        return [tfidf] if model == "linear" else [tfidf, TruncatedSVD(256, random_state=cfg.seed)]
+
+    def floor_description(self, cfg: Config, model: str) -> str:
+        return "TF-IDF of words and word pairs" + ("" if model == "linear" else ", 256 SVD components")
+
     def bench_real_sizes(self, cfg: Config, sizes: tuple[int, ...]) -> dict:
         from .bench import texts_at_real_lengths
 

@@ -14,6 +14,7 @@ from ...config import Config
 from ...problem import Problem
 from ...tta import tta_predict
 from .. import Task
+from . import floor
 from .cache import open_cache
 from .data import ImageDataset, bad_images, config_transforms, image_paths, seed_worker
 from .device_augment import augment
@@ -62,6 +63,15 @@ class VisionTask(Task):
         # Mixing weighs pixels: floats, normalized (a linear map, so mixing commutes with it).
         images, targets = mixup(net.normalize(batch["image"]), batch["target"])
         return net(images), targets
+
+    def floor_inputs(self, cfg: Config, rows: pd.DataFrame, split: str) -> Any:
+        return floor.pixels(cfg, rows, split)
+
+    def floor_steps(self, cfg: Config, model: str) -> list:
+        return floor.steps(model)
+
+    def floor_description(self, cfg: Config, model: str) -> str:
+        return floor.description(cfg)
 
     def bench_real_sizes(self, cfg: Config, sizes: tuple[int, ...]) -> dict:
         from .bench import loader_at_real_sizes  # scikit-learn's photos, only for bench.py
