@@ -55,7 +55,10 @@ def text_cfg(data_dir, model_dir, output_dir, n_folds=5, trainer=None, **section
         data=replace(base.data, dir=str(data_dir)),
         model=replace(base.model, name=str(model_dir)),
         cv=replace(base.cv, n_folds=n_folds),
-        trainer=replace(base.trainer, enable_progress_bar=False, enable_model_summary=False, **(trainer or {})),
+        optim=replace(base.optim, backbone_lr=None, layer_decay=1.0),  # what auto chooses for a model from scratch
+        trainer=replace(
+            base.trainer, enable_progress_bar=False, enable_model_summary=False, **{"max_epochs": 5, **(trainer or {})}
+        ),
     )
     return replace(cfg, **{name: replace(getattr(cfg, name), **keys) for name, keys in sections.items()})
 
@@ -378,3 +381,17 @@ def test_the_texts_floor_fits_tfidf_on_the_folds(docstrings_dir, t5_dir, tmp_pat
 
     summary = fit_floor(text_cfg(docstrings_dir, t5_dir, tmp_path, n_folds=3), model)
     assert summary["cv"] > 0.7 and len(summary["folds"]) == 3 and "TF-IDF" in summary["floor"]
+
+
+def test_a_pretrained_encoder_gets_the_usual_rates_unless_the_config_sets_them(docstrings_dir, t5_dir, tmp_path):
+    from {{ cookiecutter.module_name }}.tuning import resolve_all
+
+    cfg = text_cfg(docstrings_dir, t5_dir, tmp_path, optim={"backbone_lr": "auto", "layer_decay": "auto"})
+    competition = load_competition(cfg)
+    scratch = resolve_all(cfg, competition).optim
+    assert (scratch.backbone_lr, scratch.layer_decay) == (None, 1.0)  # from scratch: the head's rate, no decay
+    pretrained = replace(cfg, model=replace(cfg.model, pretrained=True))
+    usual = resolve_all(pretrained, competition).optim
+    assert (usual.backbone_lr, usual.layer_decay, usual.lr) == (3e-5, 0.9, cfg.optim.lr)
+    explicit = replace(pretrained, optim=replace(pretrained.optim, backbone_lr=1e-4))
+    assert resolve_all(explicit, competition).optim.backbone_lr == 1e-4

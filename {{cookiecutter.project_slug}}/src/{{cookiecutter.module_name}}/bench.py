@@ -27,6 +27,7 @@ import torch
 from torch.optim.lr_scheduler import LambdaLR
 from torch.utils.data import DataLoader
 
+from .auto import resolve_but_lr
 from .config import Config
 from .data.competition import load_competition
 from .fold import build_fold
@@ -202,17 +203,17 @@ def padding_cost(cfg: Config, competition, steps: int, warmup: int) -> dict:
 def bench(cfg: Config, steps: int = 40, repeats: int = 3, warmup: int = 5, sizes: tuple[int, ...] = ()) -> dict:
     """The figures `bench_report.print_bench` prints; with `sizes`, the task's inputs at those real sizes too."""
     quiet = replace(cfg.trainer, enable_progress_bar=False, enable_model_summary=False)
-    cfg = replace(cfg, trainer=quiet)
+    competition = load_competition(cfg)  # read once; every measurement builds its own fold from it
+    cfg = resolve_but_lr(replace(cfg, trainer=quiet), competition)
     with warnings.catch_warnings():  # validation is off on purpose, and Lightning says so at every run
         warnings.filterwarnings("ignore", message=".*(no `val_dataloader`|could not find the monitored key).*")
-        report = _bench(cfg, steps, repeats, warmup)
+        report = _bench(cfg, competition, steps, repeats, warmup)
         if sizes:
             report["real_sizes"] = get_task(cfg).bench_real_sizes(cfg, sizes)
         return report
 
 
-def _bench(cfg: Config, steps: int, repeats: int, warmup: int) -> dict:
-    competition = load_competition(cfg)  # read once; every measurement builds its own fold from it
+def _bench(cfg: Config, competition, steps: int, repeats: int, warmup: int) -> dict:
     device = torch.device("cuda" if torch.cuda.is_available() and cfg.trainer.accelerator != "cpu" else "cpu")
     report = {"loop": loop_overhead(cfg, competition, device, steps, repeats, warmup)}
     step = report["loop"]["plain/memory"]

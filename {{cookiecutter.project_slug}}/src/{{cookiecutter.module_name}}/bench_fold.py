@@ -27,6 +27,7 @@ from safetensors.torch import save_model
 
 from . import cli, layout
 from .atomic import write_csv
+from .auto import resolve_but_lr
 from .config import Config, ConfigError, load_config
 from .data.competition import load_competition
 from .data.loaders import make_loader
@@ -71,6 +72,7 @@ def hand_fold(cfg: Config, fold: int) -> float:
     check_reproduced(cfg)
     torch.manual_seed(cfg.seed)
     competition, task = load_competition(cfg), get_task(cfg)
+    cfg = resolve_but_lr(cfg, competition)
     problem, rows = competition.problem, competition.train
     train_rows, valid_rows = (rows[mask].reset_index(drop=True) for mask in (rows.fold != fold, rows.fold == fold))
     net = task.build_net(cfg, problem)
@@ -123,6 +125,7 @@ def fold_against_hand(config: Path, overrides: list[str], project: Path, repeats
     """Seconds of `python train.py --fold <fold>` and of the hand-written fold, each a whole process with the
     config and its `overrides`, alternated `repeats` times, writing to a temporary folder (W&B off); their
     medians and ratio."""
+    overrides = [*overrides, "--callbacks.early_stopping_patience", "null"]  # a fold by hand trains every epoch
     check_reproduced(load_config(config, overrides))  # before a fold is trained for nothing
     runs: dict[str, list[float]] = {"train.py": [], "hand": []}
     with tempfile.TemporaryDirectory(prefix="bench-fold-") as tmp:

@@ -12,21 +12,12 @@ from lightning.pytorch.callbacks import Callback
 from . import layout
 from .config import Config, save_config
 from .data.competition import Competition, load_competition
-from .fold import debug_fold, is_main_process, run_fold
+from .fold import check_can_run, debug_fold, is_main_process, run_fold
 from .fold_state import check_experiment, cv_is_current
 from .folds import check_folds_can_train, save_folds
 from .lock import exclusive
 from .oof import merge_oof, print_table
-from .tasks import get_task
-from .tracking import check_loggers
-from .trainer import check_hardware
-
-
-def check_can_run(cfg: Config) -> None:
-    """Refuse, before anything is written, what this machine or these libraries cannot run."""
-    get_task(cfg).check_can_run(cfg)
-    check_hardware(cfg)
-    check_loggers(cfg)
+from .tuning import resolve_all
 
 
 def train(
@@ -41,6 +32,7 @@ def train(
     check_can_run(cfg)
     competition = load_competition(cfg)
     check_folds_can_train(cfg, competition.problem, competition.train)
+    cfg = resolve_all(cfg, competition)
     if cfg.debug:
         for fold in folds:
             debug_fold(cfg, competition, fold, callbacks)

@@ -29,8 +29,8 @@ from .inference import describe_net, predict_loader
 from .module import CompetitionModule
 from .oof import FoldPredictions, oof_table, suffix
 from .tasks import get_task
-from .tracking import finish_wandb_run, make_loggers
-from .trainer import best_checkpoint, make_trainer
+from .tracking import check_loggers, finish_wandb_run, make_loggers
+from .trainer import best_checkpoint, check_hardware, make_trainer
 
 
 class FoldRun(NamedTuple):
@@ -41,6 +41,13 @@ class FoldRun(NamedTuple):
     data: FoldDataModule
     trainer: L.Trainer
     checkpoint: ModelCheckpoint
+
+
+def check_can_run(cfg: Config) -> None:
+    """Refuse, before anything is written, what this machine or these libraries cannot run."""
+    get_task(cfg).check_can_run(cfg)
+    check_hardware(cfg)
+    check_loggers(cfg)
 
 
 def is_main_process() -> bool:

@@ -15,16 +15,29 @@ import numpy as np
 from lightning.pytorch.tuner import Tuner
 
 from .atomic import write_atomic
+from .auto import resolve_auto, resolve_but_lr, set_key
 from .config import Config, ConfigError
-from .cv import check_can_run
-from .data.competition import load_competition
+from .data.competition import Competition, load_competition
 from .errors import UserError
-from .fold import build_module_and_data
+from .fold import build_module_and_data, check_can_run
+
+
+def resolve_all(cfg: Config, competition: Competition) -> Config:
+    """Every `auto` value of the config chosen (auto.py), the learning rate by the LR finder."""
+    return resolve_auto(cfg, competition, [("optim.lr", learning_rate)])
+
+
+def learning_rate(cfg: Config, competition: Competition) -> tuple[float, str]:
+    plot = cfg.experiment_dir / "lr_find_fold0.png"
+    found = find_lr(set_key(cfg, "optim.lr", 1e-3), 0, plot)  # the finder sweeps its own rates from any
+    return float(f"{found:.3g}"), f"Lightning's LR finder on fold 0, where the loss falls fastest; plot: {plot}"
 
 
 def _fold(cfg: Config, fold: int, root: str):
     check_can_run(cfg)  # the finders train too: the same refusals as train.py's
-    module, data = build_module_and_data(cfg, load_competition(cfg), fold)
+    competition = load_competition(cfg)
+    cfg = resolve_but_lr(cfg, competition)  # the LR finder sweeps its own rates
+    module, data = build_module_and_data(cfg, competition, fold)
     # No validation (the LR finder resets limit_val_batches, so it is put off past the last epoch): the
     # finders look at training steps only.
     kwargs = {**cfg.trainer_kwargs(), "num_sanity_val_steps": 0, "enable_progress_bar": False}

@@ -8,7 +8,7 @@ from typing import Any
 from omegaconf import MISSING
 
 from ..errors import ConfigError
-from .rules import in_range, one_of
+from .rules import AUTO, auto_or_number, in_range, one_of
 
 DEVICE_AUGMENTS = ("crop", "hflip", "vflip")
 PADDINGS = ("dynamic", "max_length")
@@ -35,7 +35,7 @@ class DataConfig:
     # vision: where a row's image lives, relative to `dir`, filled from the row's columns.
     train_image: str = "train/{id}.png"
     test_image: str = "test/{id}.png"
-    image_size: int = 32
+    image_size: Any = 32  # auto: the training images' median shorter side, at most 384 (auto.py)
     # The decoded-image cache (tasks/vision/cache.py): each image decoded and resized once to 8/7 of image_size,
     # kept in a memory-mapped array every fold and experiment reuses. auto: where the images are larger than
     # that and the cache takes at most a quarter of the free disk; true; false.
@@ -60,8 +60,9 @@ class DataConfig:
         workers = self.num_workers
         fits = workers == "auto" or (isinstance(workers, int) and not isinstance(workers, bool) and workers >= 0)
         in_range("data.num_workers", workers, fits, "auto, or 0 (load in the main process) or more")
+        self.image_size = size = auto_or_number("data.image_size", self.image_size, int)
         in_range(
-            "data.image_size", self.image_size, self.image_size >= 1, "the side in pixels the images are resized to"
+            "data.image_size", size, size == AUTO or size >= 1, "auto, or the side in pixels images are resized to"
         )
         in_range("data.max_length", self.max_length, self.max_length >= 1, "the most tokens a text keeps, 1 or more")
         one_of("data.padding", self.padding, PADDINGS)

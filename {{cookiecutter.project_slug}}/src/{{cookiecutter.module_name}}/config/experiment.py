@@ -14,7 +14,7 @@ from ..errors import ConfigError
 from ..metrics import METRICS
 from .data import CVConfig, DataConfig
 from .recipe import AveragingConfig, MixupConfig, ModelConfig, OptimConfig, TTAConfig
-from .rules import in_range, one_of
+from .rules import AUTO, in_range, one_of
 from .trainer import CallbacksConfig, TrainerConfig, WandbConfig
 
 # Each task's code lives in tasks/<module>/; a project baked for one task has only that folder.
@@ -112,7 +112,8 @@ def check_across(cfg: Config) -> None:
     if cfg.mixup.enabled and cfg.data.batch_size % 2:
         raise ConfigError(f"config key 'data.batch_size': mixup mixes pairs, so {cfg.data.batch_size} must be even")
     a = cfg.averaging
-    if a.weights == "swa" and not 0 <= a.swa_start_epoch < cfg.trainer.max_epochs:
+    epochs = cfg.trainer.max_epochs
+    if a.weights == "swa" and epochs != AUTO and not 0 <= a.swa_start_epoch < epochs:
         raise ConfigError(
             f"config key 'averaging.swa_start_epoch': {a.swa_start_epoch} must be an epoch of the run "
             f"(0 to {cfg.trainer.max_epochs - 1})"

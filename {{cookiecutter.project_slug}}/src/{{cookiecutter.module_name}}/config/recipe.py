@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from omegaconf import MISSING
 
 from ..errors import ConfigError
 from ..tta import VIEWS
-from .rules import in_range, one_of, share
+from .rules import AUTO, auto_or_number, in_range, one_of, share
 
 OPTIMIZERS = ("adamw", "sgd")
 SCHEDULES = ("cosine", "linear", "onecycle", "constant")
@@ -31,6 +32,9 @@ class ModelConfig:
     in_chans: int = 3  # 3: RGB; 1: grayscale
     drop_path_rate: float = 0.0
     channels_last: bool = False  # faster convolutions on GPUs with tensor cores
+    # A ResNet's stem without its max-pool, for small images: the first stage sees twice the side. auto: below
+    # 32 px, where the usual 4x stem would leave the first stage less than 8 px.
+    small_input: Any = False
     # nlp
     mode: str = "encoder"  # encoder: any encoder + mean pooling + head; text2text: T5 generates the label
     tokenizer: str | None = None  # a name or folder; null: the model's own
@@ -40,21 +44,22 @@ class ModelConfig:
         in_range("model.drop_rate", self.drop_rate, share(self.drop_rate), "a probability in [0, 1)")
         in_range("model.drop_path_rate", self.drop_path_rate, share(self.drop_path_rate), "a probability in [0, 1)")
         one_of("model.in_chans", self.in_chans, (1, 3))
+        one_of("model.small_input", self.small_input, (AUTO, True, False))
         one_of("model.mode", self.mode, TEXT_MODES)
 
 
 @dataclass
 class OptimConfig:
     name: str = "adamw"  # adamw or sgd
-    lr: float = 1e-3  # the head's learning rate, and the backbone's unless backbone_lr is set
-    backbone_lr: float | None = None
+    lr: Any = 1e-3  # the head's learning rate, and the backbone's unless backbone_lr is set; auto: the LR finder's
+    backbone_lr: Any = None  # nlp auto: 3e-5 for a pretrained encoder, else the head's rate
     weight_decay: float = 0.01
     momentum: float = 0.9  # sgd only
     # cosine or linear (linear warmup, then cosine or linear decay to 0), onecycle or constant; per step
     schedule: str = "cosine"
     warmup_pct: float = 0.1  # share of all steps spent warming up
     # nlp: layer-wise learning-rate decay; each encoder layer down from the top gets this factor more.
-    layer_decay: float = 1.0
+    layer_decay: Any = 1.0  # auto: 0.9 for a pretrained encoder, else 1 (off)
     label_smoothing: float = 0.0
     # Train the head alone for this many epochs (the backbone frozen, in the optimizer at backbone_lr), then all.
     freeze_backbone_epochs: int = 0
@@ -62,16 +67,19 @@ class OptimConfig:
     def check(self) -> None:
         one_of("optim.name", self.name, OPTIMIZERS)
         one_of("optim.schedule", self.schedule, SCHEDULES)
-        in_range("optim.lr", self.lr, self.lr > 0, "a learning rate above 0")
-        backbone_lr = self.backbone_lr
-        in_range("optim.backbone_lr", backbone_lr, backbone_lr is None or backbone_lr > 0, "null (optim.lr) or above 0")
+        self.lr = lr = auto_or_number("optim.lr", self.lr)
+        in_range("optim.lr", lr, lr == AUTO or lr > 0, "auto (the LR finder), or a learning rate above 0")
+        self.backbone_lr = backbone_lr = auto_or_number("optim.backbone_lr", self.backbone_lr)
+        fits = backbone_lr in (None, AUTO) or backbone_lr > 0
+        in_range("optim.backbone_lr", backbone_lr, fits, "null (optim.lr), auto, or above 0")
         in_range("optim.weight_decay", self.weight_decay, self.weight_decay >= 0, "0 or more")
         in_range("optim.momentum", self.momentum, share(self.momentum), "a value in [0, 1)")
         in_range("optim.warmup_pct", self.warmup_pct, share(self.warmup_pct), "a share of the steps in [0, 1)")
         in_range("optim.label_smoothing", self.label_smoothing, share(self.label_smoothing), "a value in [0, 1)")
         freeze = self.freeze_backbone_epochs
         in_range("optim.freeze_backbone_epochs", freeze, freeze >= 0, "0 (off) or more")
-        if not 0 < self.layer_decay <= 1:
+        self.layer_decay = auto_or_number("optim.layer_decay", self.layer_decay)
+        if self.layer_decay != AUTO and not 0 < self.layer_decay <= 1:
             raise ConfigError(f"config key 'optim.layer_decay': {self.layer_decay} is not in (0, 1]; 1 turns it off")
 
 

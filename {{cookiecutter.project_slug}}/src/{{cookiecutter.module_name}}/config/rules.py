@@ -21,6 +21,25 @@ def one_of(key: str, value: Any, allowed: Iterable[Any]) -> None:
         raise ConfigError(f"config key {key!r}: {value!r} is not one of {shown}")
 
 
+AUTO = "auto"  # chosen from the data before training (auto.py), printed, and saved in config.yaml
+
+
+def auto_or_number(key: str, value: Any, kind: type = float) -> Any:
+    """`value` as a number of `kind`, or "auto" (or null) as it is. A number that a flag or YAML handed over as
+    text (1e-3 is text to YAML) is read as one; anything else is refused naming the key."""
+    if value is None or value == AUTO:
+        return value
+    try:
+        number = kind(value) if not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        number = None
+    if number is None or (kind is int and number != float(value)):
+        raise ConfigError(
+            f"config key {key!r}: {value!r} is not {'a whole number' if kind is int else 'a number'} or auto"
+        )
+    return number
+
+
 def share(value: float) -> bool:
     return 0 <= value < 1
 

@@ -8,7 +8,7 @@ from typing import Any
 from omegaconf import MISSING
 
 from ..errors import ConfigError
-from .rules import batches, in_range, one_of
+from .rules import AUTO, auto_or_number, batches, in_range, one_of
 
 PRECISIONS = ("32-true", "16-mixed", "bf16-mixed")
 CLIP_ALGORITHMS = (None, "norm", "value")
@@ -21,7 +21,8 @@ class TrainerConfig:
     """Passed to `lightning.Trainer`: each key is the Trainer argument of the same name; null leaves
     Lightning's default."""
 
-    max_epochs: int = 10
+    # auto: at least 5 epochs and about AUTO_STEPS optimizer steps (auto.py), early stopping on by default
+    max_epochs: Any = 10
     max_steps: int = -1  # stop after this many optimizer steps; -1: after max_epochs
     accelerator: str = "auto"  # auto, cpu, gpu
     devices: Any = "auto"  # a count or a list of GPU indices; several run DDP (set strategy: ddp)
@@ -50,9 +51,10 @@ class TrainerConfig:
         return {key: value for key, value in asdict(self).items() if value is not None}
 
     def check(self) -> None:
-        epochs, steps = self.max_epochs, self.max_steps
-        valid = epochs >= 1 or (epochs == -1 and steps > 0)
-        in_range("trainer.max_epochs", epochs, valid, "1 or more (-1 only with trainer.max_steps)")
+        self.max_epochs = epochs = auto_or_number("trainer.max_epochs", self.max_epochs, int)
+        steps = self.max_steps
+        valid = epochs == AUTO or epochs >= 1 or (epochs == -1 and steps > 0)
+        in_range("trainer.max_epochs", epochs, valid, "auto, or 1 or more (-1 only with trainer.max_steps)")
         in_range("trainer.max_steps", steps, steps == -1 or steps >= 1, "-1 (use max_epochs) or 1 or more")
         accumulate = self.accumulate_grad_batches
         in_range("trainer.accumulate_grad_batches", accumulate, accumulate >= 1, "1 or more")
@@ -76,7 +78,8 @@ class TrainerConfig:
 class CallbacksConfig:
     """Lightning callbacks beyond the checkpoint (always on: best/top-k by the metric, and last.ckpt)."""
 
-    early_stopping_patience: int | None = None  # stop after this many epochs without improvement; null: off
+    # Stop after this many epochs without improvement; null: off; auto: 3 when trainer.max_epochs is auto, else off.
+    early_stopping_patience: Any = None
     early_stopping_min_delta: float = 0.0
     # {epoch: batches}: from each epoch on, accumulate gradients over that many batches
     # (GradientAccumulationScheduler); use instead of trainer.accumulate_grad_batches.
@@ -84,10 +87,11 @@ class CallbacksConfig:
     lr_monitor: bool = True  # log the learning rates
 
     def check(self) -> None:
-        patience = self.early_stopping_patience
-        in_range(
-            "callbacks.early_stopping_patience", patience, patience is None or patience >= 1, "null (off) or 1 or more"
+        self.early_stopping_patience = patience = auto_or_number(
+            "callbacks.early_stopping_patience", self.early_stopping_patience, int
         )
+        fits = patience in (None, AUTO) or patience >= 1
+        in_range("callbacks.early_stopping_patience", patience, fits, "null (off), auto, or 1 or more")
         schedule = self.accumulate_schedule
         if schedule and (min(schedule) < 0 or min(schedule.values()) < 1):
             raise ConfigError(f"config key 'callbacks.accumulate_schedule': {schedule} needs epochs >= 0, batches >= 1")

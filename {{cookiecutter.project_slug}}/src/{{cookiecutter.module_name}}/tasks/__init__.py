@@ -81,6 +81,11 @@ class Task:
         """A batch's predictions, [rows, outputs]: probabilities, or values for regression."""
         raise NotImplementedError
 
+    def auto_choices(self) -> list:
+        """(dotted key, chooser) of the task's own `auto` keys, in order; a chooser takes the config and the
+        competition and returns (value, why). auto.py runs them before its own, and prints and saves each."""
+        return []
+
     # The scikit-learn floor (floor.py): its default model, its inputs, the steps before the estimator.
     floor_model = "linear"  # boosting is the stronger floor on pixels, and takes minutes rather than seconds
 

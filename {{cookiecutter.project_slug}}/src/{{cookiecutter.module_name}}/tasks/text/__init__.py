@@ -77,6 +77,9 @@ class TextTask(Task):
         targets = mixup_target(batch["target"], mixup.num_classes, lam, mixup.label_smoothing, mixup.multi_label)
         return net.classify(features * lam + features.flip(0) * (1 - lam)), targets
 
+    def auto_choices(self) -> list:
+        return [("optim.backbone_lr", encoder_lr), ("optim.layer_decay", layer_decay)]
+
     def floor_inputs(self, cfg: Config, rows: pd.DataFrame, split: str) -> Any:
         return rows[cfg.data.text_cols].fillna("").astype(str).agg("\n".join, axis=1).tolist()
 
@@ -117,6 +120,18 @@ class TextTask(Task):
         # From the local folder, or the hub's cache filled when training.
         load_tokenizer(cfg.model).save_pretrained(folder / bundled.model.name)
         model_config(cfg.model).save_pretrained(folder / bundled.model.name)
+
+
+def encoder_lr(cfg: Config, competition) -> tuple[float | None, str]:
+    if cfg.model.pretrained:
+        return 3e-5, "a pretrained encoder: the usual fine-tuning rate, the head at optim.lr"
+    return None, "the encoder learns from scratch, at the head's optim.lr"
+
+
+def layer_decay(cfg: Config, competition) -> tuple[float, str]:
+    if cfg.model.pretrained:
+        return 0.9, "a pretrained encoder: each layer down from the top learns 0.9 times as fast"
+    return 1.0, "off: the encoder learns from scratch"
 
 
 TASK = TextTask()

@@ -14,7 +14,7 @@ from ...config import Config
 from ...problem import Problem
 from ...tta import tta_predict
 from .. import Task
-from . import floor
+from . import auto, floor
 from .cache import open_cache
 from .data import ImageDataset, bad_images, config_transforms, image_paths, seed_worker
 from .device_augment import augment
@@ -63,6 +63,9 @@ class VisionTask(Task):
         # Mixing weighs pixels: floats, normalized (a linear map, so mixing commutes with it).
         images, targets = mixup(net.normalize(batch["image"]), batch["target"])
         return net(images), targets
+
+    def auto_choices(self) -> list:
+        return auto.CHOICES
 
     def floor_inputs(self, cfg: Config, rows: pd.DataFrame, split: str) -> Any:
         return floor.pixels(cfg, rows, split)

@@ -16,6 +16,7 @@ from albumentations.pytorch import ToTensorV2
 from torch.utils.data import Dataset
 
 from ...config import Config
+from ...config.rules import AUTO
 from ...errors import ConfigError, DataError
 
 
@@ -101,8 +102,10 @@ def build_transforms(steps: list[dict[str, Any]], key: str, size: int, seed: int
         transform = ToTensorV2 if name == "ToTensorV2" else getattr(A, name, None)
         if not isinstance(transform, type):
             raise ConfigError(f"{where}: albumentations has no transform {name!r}")
+        # ${data.image_size} in a step reads "auto" where the side is chosen from the images: it is `size`.
+        arguments = {name: size if value == AUTO else value for name, value in (arguments or {}).items()}
         try:
-            transforms.append(transform(**(arguments or {})))
+            transforms.append(transform(**arguments))
         except (TypeError, ValueError) as error:
             raise ConfigError(f"{where}: {name}: {' '.join(str(error).split())}") from None
     if not transforms:

@@ -45,6 +45,10 @@ class ImageModel(nn.Module):
             drop_path_rate=cfg.drop_path_rate,
             **overlay,
         )
+        if cfg.small_input is True:  # small images: the first stage sees twice the side (tasks/vision/auto.py)
+            if not isinstance(getattr(self.backbone, "maxpool", None), nn.MaxPool2d):
+                raise ConfigError(f"config key 'model.small_input': {cfg.name} has no stem max-pool to take out")
+            self.backbone.maxpool = nn.Identity()
         self.head = nn.Linear(self.backbone.num_features, num_outputs)
         self.in_chans = cfg.in_chans
         self.channels_last = cfg.channels_last

@@ -1,0 +1,97 @@
+"""The config's `auto` values on the demo: what each chooses, that the choice is printed and saved in
+config.yaml, that an experiment keeps its first choices, and that an explicit value wins."""
+
+import math
+from dataclasses import replace
+
+import pytest
+from conftest import PROJECT, make_cfg
+from torch import nn
+
+from {{ cookiecutter.module_name }} import auto, layout, tuning
+from {{ cookiecutter.module_name }}.config import ConfigError, load_config
+from {{ cookiecutter.module_name }}.cv import train
+from {{ cookiecutter.module_name }}.data.competition import load_competition
+from {{ cookiecutter.module_name }}.tasks import get_task
+from {{ cookiecutter.module_name }}.tuning import resolve_all
+
+
+def demo_cfg(digits_dir, tmp_path, **changes):
+    """configs/vision.yaml as shipped (its auto values kept) on the demo, 2 folds, quiet."""
+    base = make_cfg(digits_dir, tmp_path / "outputs", n_folds=2)
+    shipped = load_config(PROJECT / "configs" / "vision.yaml")
+    cfg = replace(
+        base,
+        data=replace(base.data, image_size=shipped.data.image_size),
+        trainer=replace(base.trainer, max_epochs=shipped.trainer.max_epochs),
+    )
+    return replace(cfg, **{name: replace(getattr(cfg, name), **keys) for name, keys in changes.items()})
+
+
+def test_the_demo_gets_its_image_side_epochs_and_early_stopping(digits_dir, tmp_path, capsys):
+    cfg = demo_cfg(digits_dir, tmp_path)
+    assert (cfg.data.image_size, cfg.trainer.max_epochs, cfg.model.small_input) == ("auto", "auto", "auto")
+    competition = load_competition(cfg)
+    chosen = resolve_all(cfg, competition)
+    steps = int((competition.train.fold != 0).sum()) // cfg.data.batch_size  # full batches only
+    assert chosen.data.image_size == 32  # the demo's PNGs are 32 px
+    assert chosen.model.small_input is False  # 32 px is not below 32
+    assert chosen.trainer.max_epochs == max(auto.MIN_EPOCHS, math.ceil(auto.STEPS_BUDGET["cpu"] / steps))
+    assert chosen.callbacks.early_stopping_patience == auto.PATIENCE
+    printed = capsys.readouterr().out
+    assert "auto: data.image_size = 32 (the median shorter side of 200 training images is 32 px)" in printed
+    assert f"auto: trainer.max_epochs = {chosen.trainer.max_epochs} ({steps} steps an epoch" in printed
+
+
+def test_choices_are_saved_and_kept_by_later_runs_of_the_experiment(digits_dir, tmp_path, capsys):
+    cfg = demo_cfg(digits_dir, tmp_path, trainer={"limit_train_batches": 2, "num_sanity_val_steps": 0})
+    train(cfg, folds=[0])
+    saved = load_config(cfg.experiment_dir / layout.CONFIG)
+    assert (saved.data.image_size, saved.callbacks.early_stopping_patience) == (32, auto.PATIENCE)
+    assert saved.trainer.max_epochs == resolve_all(cfg, load_competition(cfg)).trainer.max_epochs
+    assert load_config(cfg.fold_dir(0) / layout.CONFIG).to_dict() == saved.to_dict()
+    capsys.readouterr()
+    train(cfg, folds=[0])  # the finished fold is skipped: its config matches the choices
+    assert f"as chosen when the experiment started: {cfg.experiment_dir / layout.CONFIG}" in capsys.readouterr().out
+
+
+def test_an_explicit_value_wins_and_early_stopping_follows_the_epochs(digits_dir, tmp_path, capsys):
+    cfg = demo_cfg(digits_dir, tmp_path, data={"image_size": 24}, trainer={"max_epochs": 2})
+    chosen = resolve_all(cfg, load_competition(cfg))
+    assert (chosen.data.image_size, chosen.trainer.max_epochs) == (24, 2)
+    assert chosen.callbacks.early_stopping_patience is None  # auto: off when the epochs are set
+    assert chosen.model.small_input is True  # 24 px is below 32: the stem keeps the detail
+    assert "auto: data.image_size" not in capsys.readouterr().out
+
+
+def test_small_images_get_a_resnet_stem_without_its_max_pool(digits_dir, tmp_path):
+    cfg = demo_cfg(digits_dir, tmp_path, data={"image_size": 16})
+    competition = load_competition(cfg)
+    chosen = resolve_all(cfg, competition)
+    net = get_task(chosen).build_net(chosen, competition.problem)
+    assert isinstance(net.backbone.maxpool, nn.Identity)
+    plain = get_task(cfg).build_net(replace(cfg, model=replace(cfg.model, small_input=False)), competition.problem)
+    assert isinstance(plain.backbone.maxpool, nn.MaxPool2d)
+    other = replace(cfg, model=replace(cfg.model, name="efficientnet_b0", small_input=True))
+    with pytest.raises(ConfigError, match=r"'model\.small_input': efficientnet_b0 has no stem max-pool"):
+        get_task(cfg).build_net(other, competition.problem)
+
+
+def test_the_learning_rate_comes_from_the_lr_finder_once_per_experiment(digits_dir, tmp_path, monkeypatch):
+    cfg = demo_cfg(
+        digits_dir, tmp_path, data={"image_size": 16, "batch_size": 16}, optim={"lr": "auto"}, trainer={"max_epochs": 1}
+    )
+    competition = load_competition(cfg)
+    chosen = resolve_all(cfg, competition)
+    assert isinstance(chosen.optim.lr, float) and 1e-8 < chosen.optim.lr < 1
+    assert (cfg.experiment_dir / "lr_find_fold0.png").stat().st_size > 0
+    train(replace(chosen, trainer=replace(chosen.trainer, limit_train_batches=1, num_sanity_val_steps=0)), [0])
+    monkeypatch.setattr(tuning, "find_lr", lambda *args: pytest.fail("the finder ran again"))
+    assert resolve_all(cfg, competition).optim.lr == chosen.optim.lr  # read back from config.yaml
+
+
+@pytest.mark.parametrize("flag, value", [("--trainer.max_epochs", "soon"), ("--optim.lr", "fast")])
+def test_a_value_that_is_neither_a_number_nor_auto_is_refused(flag, value):
+    with pytest.raises(ConfigError, match=f"config key '{flag[2:]}': '{value}' is not a"):
+        load_config(PROJECT / "configs" / "vision.yaml", [flag, value])
+    assert load_config(PROJECT / "configs" / "vision.yaml", ["--optim.lr", "1e-3"]).optim.lr == 0.001
