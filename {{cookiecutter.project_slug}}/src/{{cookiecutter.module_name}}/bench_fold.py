@@ -69,10 +69,10 @@ def check_reproduced(cfg: Config) -> None:
 
 def hand_fold(cfg: Config, fold: int) -> float:
     """Train fold `fold` by hand; write its OOF and weights under the fold's folder; return its score."""
+    competition, task = load_competition(cfg), get_task(cfg)
+    cfg = resolve_but_lr(cfg, competition)  # early stopping is off unless the epochs are auto
     check_reproduced(cfg)
     torch.manual_seed(cfg.seed)
-    competition, task = load_competition(cfg), get_task(cfg)
-    cfg = resolve_but_lr(cfg, competition)
     problem, rows = competition.problem, competition.train
     train_rows, valid_rows = (rows[mask].reset_index(drop=True) for mask in (rows.fold != fold, rows.fold == fold))
     net = task.build_net(cfg, problem)
