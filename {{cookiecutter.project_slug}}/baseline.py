@@ -1,5 +1,5 @@
-"""The scikit-learn floor on the experiment's folds: logistic regression on downscaled pixels, or on TF-IDF of
-the texts, written like an experiment to outputs/<experiment>_floor/ in seconds.
+"""The scikit-learn floor on the experiment's folds: logistic regression (ridge for regression) on downscaled
+pixels, or on TF-IDF of the texts, written like an experiment to outputs/<experiment>_floor/ in seconds.
 
 python baseline.py                              the floor of the default config's competition
 python baseline.py --config configs/nlp.yaml    the texts' floor

@@ -48,7 +48,7 @@ def tune(args: argparse.Namespace, cfg: Config, fold: int) -> Config | None:
         plot = cfg.experiment_dir / f"lr_find_fold{fold}.png"
         lr = find_lr(cfg, fold, plot)
         found += scaled_lrs(cfg, lr)
-        print(f"LR finder: suggested learning rate {lr:.3g} (optim.lr is {cfg.optim.lr:g}); plot: {plot}")
+        print(f"LR finder: suggested learning rate {lr:.3g} (optim.lr is {cfg.optim.lr}); plot: {plot}")
     if "apply" not in (args.find_lr, args.find_batch_size):
         print(f"to train with it: python train.py --fold {args.fold} {' '.join(found)}  (or add 'apply')")
         return None

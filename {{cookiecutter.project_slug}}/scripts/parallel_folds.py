@@ -19,9 +19,10 @@ PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT / "src"))
 
 from {{ cookiecutter.module_name }} import cli, layout  # noqa: E402
-from {{ cookiecutter.module_name }}.config import ConfigError, parse_args  # noqa: E402
+from {{ cookiecutter.module_name }}.config import ConfigError, parse_args, save_config  # noqa: E402
 from {{ cookiecutter.module_name }}.data.competition import load_competition  # noqa: E402
 from {{ cookiecutter.module_name }}.folds import save_folds  # noqa: E402
+from {{ cookiecutter.module_name }}.tuning import resolve_all  # noqa: E402
 
 
 @cli.entry
@@ -38,8 +39,11 @@ def main(argv: list[str] | None = None) -> int:
         folds = list(range(cfg.cv.n_folds)) if args.fold == "all" else [int(k) for k in args.fold.split(",")]
     except ValueError:
         raise ConfigError(f"--fold {args.fold!r}: give all, or a list of fold numbers such as 0,2,4") from None
-    # The folds file, written once before the processes that read it start.
-    save_folds(cfg, load_competition(cfg).folds)
+    # The folds file and the auto choices (config.yaml, which each fold then keeps), written once before the
+    # processes that read them start: one LR finder, not one per process.
+    competition = load_competition(cfg)
+    save_folds(cfg, competition.folds)
+    save_config(resolve_all(cfg, competition), cfg.experiment_dir / layout.CONFIG)
     logs = cfg.experiment_dir / layout.LOGS
     logs.mkdir(parents=True, exist_ok=True)
     failed = run_folds(folds, args.devices.split(","), config, logs)

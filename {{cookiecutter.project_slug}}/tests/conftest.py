@@ -56,14 +56,17 @@ def derived_dir(digits_dir, tmp_path_factory) -> Path:
 
 def make_cfg(data_dir: Path, output_dir: Path, n_folds: int = 5, **trainer) -> Config:
     """The project's vision config on `data_dir`, writing to `output_dir`, quiet, with `trainer` overrides.
-    The sizes the config leaves to `auto` are set as the demo's choices (32 px, 5 epochs), so that networks and
-    datasets build without train(); test_auto.py tests the choices themselves."""
+    What the config leaves to `auto` is set as train() chooses it for the demo when the epochs are set (32 px,
+    the usual stem, no early stopping), so that networks and datasets build without train(); test_auto.py
+    tests the choices themselves."""
     base = load_config(PROJECT / "configs" / "vision.yaml")
     return replace(
         base,
         output_dir=str(output_dir),
         data=replace(base.data, dir=str(data_dir), image_size=32),
+        model=replace(base.model, small_input=False),
         cv=replace(base.cv, n_folds=n_folds),
+        callbacks=replace(base.callbacks, early_stopping_patience=None),
         trainer=replace(
             base.trainer, enable_progress_bar=False, enable_model_summary=False, **{"max_epochs": 5, **trainer}
         ),

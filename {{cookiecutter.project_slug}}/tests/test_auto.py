@@ -19,10 +19,13 @@ from {{ cookiecutter.module_name }}.tuning import resolve_all
 def demo_cfg(digits_dir, tmp_path, **changes):
     """configs/vision.yaml as shipped (its auto values kept) on the demo, 2 folds, quiet."""
     base = make_cfg(digits_dir, tmp_path / "outputs", n_folds=2)
+    base = replace(base, cv=replace(base.cv, folds_dir=str(tmp_path / "folds")))  # the demo's folder stays as it is
     shipped = load_config(PROJECT / "configs" / "vision.yaml")
     cfg = replace(
         base,
         data=replace(base.data, image_size=shipped.data.image_size),
+        model=replace(base.model, small_input=shipped.model.small_input),
+        callbacks=shipped.callbacks,
         trainer=replace(base.trainer, max_epochs=shipped.trainer.max_epochs),
     )
     return replace(cfg, **{name: replace(getattr(cfg, name), **keys) for name, keys in changes.items()})
@@ -36,7 +39,7 @@ def test_the_demo_gets_its_image_side_epochs_and_early_stopping(digits_dir, tmp_
     steps = int((competition.train.fold != 0).sum()) // cfg.data.batch_size  # full batches only
     assert chosen.data.image_size == 32  # the demo's PNGs are 32 px
     assert chosen.model.small_input is False  # 32 px is not below 32
-    assert chosen.trainer.max_epochs == max(auto.MIN_EPOCHS, math.ceil(auto.STEPS_BUDGET["cpu"] / steps))
+    assert chosen.trainer.max_epochs == max(auto.MIN_EPOCHS, math.ceil(auto.budget(cfg) / steps))
     assert chosen.callbacks.early_stopping_patience == auto.PATIENCE
     printed = capsys.readouterr().out
     assert "auto: data.image_size = 32 (the median shorter side of 200 training images is 32 px)" in printed
@@ -53,6 +56,9 @@ def test_choices_are_saved_and_kept_by_later_runs_of_the_experiment(digits_dir, 
     capsys.readouterr()
     train(cfg, folds=[0])  # the finished fold is skipped: its config matches the choices
     assert f"as chosen when the experiment started: {cfg.experiment_dir / layout.CONFIG}" in capsys.readouterr().out
+    bigger = replace(cfg, data=replace(cfg.data, batch_size=2 * cfg.data.batch_size))
+    assert resolve_all(bigger, load_competition(bigger)).trainer.max_epochs > saved.trainer.max_epochs
+    assert "was written with another config (data.batch_size: 64 -> 128); choosing again" in capsys.readouterr().out
 
 
 def test_an_explicit_value_wins_and_early_stopping_follows_the_epochs(digits_dir, tmp_path, capsys):
@@ -78,16 +84,26 @@ def test_small_images_get_a_resnet_stem_without_its_max_pool(digits_dir, tmp_pat
 
 
 def test_the_learning_rate_comes_from_the_lr_finder_once_per_experiment(digits_dir, tmp_path, monkeypatch):
+    trainer = {"max_epochs": 1, "limit_train_batches": 1, "num_sanity_val_steps": 0}
     cfg = demo_cfg(
-        digits_dir, tmp_path, data={"image_size": 16, "batch_size": 16}, optim={"lr": "auto"}, trainer={"max_epochs": 1}
+        digits_dir, tmp_path, data={"image_size": 16, "batch_size": 16}, optim={"lr": "auto"}, trainer=trainer
     )
     competition = load_competition(cfg)
-    chosen = resolve_all(cfg, competition)
+    chosen = resolve_all(cfg, competition)  # the finder runs its own 100 steps, whatever limit_train_batches says
     assert isinstance(chosen.optim.lr, float) and 1e-8 < chosen.optim.lr < 1
     assert (cfg.experiment_dir / "lr_find_fold0.png").stat().st_size > 0
-    train(replace(chosen, trainer=replace(chosen.trainer, limit_train_batches=1, num_sanity_val_steps=0)), [0])
+    train(chosen, [0])
     monkeypatch.setattr(tuning, "find_lr", lambda *args: pytest.fail("the finder ran again"))
     assert resolve_all(cfg, competition).optim.lr == chosen.optim.lr  # read back from config.yaml
+    debug = replace(cfg, experiment="debug", trainer=replace(cfg.trainer, fast_dev_run=1))
+    train(debug, [0])  # a debug run writes nothing: no finder, no plot
+    assert not debug.experiment_dir.exists()
+
+
+def test_a_deep_experiment_may_not_take_a_floors_name(digits_dir, tmp_path):
+    cfg = replace(demo_cfg(digits_dir, tmp_path), experiment="mine_floor")
+    with pytest.raises(ConfigError, match=r"'mine_floor' ends in '_floor', which names baseline\.py's"):
+        train(cfg, [0])
 
 
 @pytest.mark.parametrize("flag, value", [("--trainer.max_epochs", "soon"), ("--optim.lr", "fast")])

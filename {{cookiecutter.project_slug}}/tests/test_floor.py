@@ -2,6 +2,7 @@
 and shown beside each deep experiment's CV."""
 
 import json
+from dataclasses import replace
 
 import pandas as pd
 import pytest
@@ -19,7 +20,9 @@ from {{ cookiecutter.module_name }}.report import experiments
 def floor_run(digits_dir, tmp_path_factory):
     """The demo's floor (5 folds) and one short 5-fold deep experiment beside it."""
     cfg = make_cfg(digits_dir, tmp_path_factory.mktemp("outputs"), **TINY)
-    summary = baseline_main(["--output_dir", cfg.output_dir, "--data.dir", cfg.data.dir])
+    cfg = replace(cfg, cv=replace(cfg.cv, folds_dir=cfg.output_dir))  # the demo's folder stays as it is
+    flags = ["--output_dir", cfg.output_dir, "--data.dir", cfg.data.dir, "--cv.folds_dir", cfg.output_dir]
+    summary = baseline_main(flags)
     return cfg, summary
 
 

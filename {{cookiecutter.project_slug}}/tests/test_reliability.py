@@ -280,19 +280,19 @@ def test_weights_of_another_model_or_class_count_are_refused_naming_both(two_fol
     competition = load_competition(two_folds, folds=False)
     other = replace(two_folds, model=replace(two_folds.model, name="resnet34"))
     with pytest.raises(
-        ConfigError, match=r"holds a 'resnet18' \(vision\) with 10 outputs, but this config builds a 'resnet34'"
+        ConfigError, match=r"holds a 'resnet10t' \(vision\) with 10 outputs, but this config builds a 'resnet34'"
     ):
         load_fold_model(other, competition, 0)
     five = replace(competition, problem=Problem("multiclass", ("label",), tuple(range(5))))
     with pytest.raises(
-        ConfigError, match=r"'resnet18' \(vision\) with 10 outputs, .* 'resnet18' \(vision\) with 5 outputs"
+        ConfigError, match=r"'resnet10t' \(vision\) with 10 outputs, .* 'resnet10t' \(vision\) with 5 outputs"
     ):
         load_fold_model(two_folds, five, 0)
     # weights saved before model.safetensors described its network: torch's reason, and the config's side
     older = replace(two_folds, output_dir=str(tmp_path))
     older.fold_dir(0).mkdir(parents=True)
     save_file(load_file(two_folds.fold_dir(0) / "model.safetensors"), older.fold_dir(0) / "model.safetensors")
-    with pytest.raises(ConfigError, match=r"does not fit a 'resnet18' \(vision\) with 5 outputs \(size mismatch"):
+    with pytest.raises(ConfigError, match=r"does not fit a 'resnet10t' \(vision\) with 5 outputs \(size mismatch"):
         load_fold_model(older, five, 0)
 
 

@@ -56,6 +56,7 @@ def text_cfg(data_dir, model_dir, output_dir, n_folds=5, trainer=None, **section
         model=replace(base.model, name=str(model_dir)),
         cv=replace(base.cv, n_folds=n_folds),
         optim=replace(base.optim, backbone_lr=None, layer_decay=1.0),  # what auto chooses for a model from scratch
+        callbacks=replace(base.callbacks, early_stopping_patience=None),
         trainer=replace(
             base.trainer, enable_progress_bar=False, enable_model_summary=False, **{"max_epochs": 5, **(trainer or {})}
         ),

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from . import layout
-from .config import Config, load_config
+from .config import Config, ConfigError, config_changes, load_config
 from .config.rules import AUTO
 from .data.competition import Competition
 from .tasks import get_task
@@ -48,18 +48,24 @@ def on_gpu(cfg: Config) -> bool:
     return torch.cuda.is_available() and cfg.trainer.accelerator != "cpu"
 
 
+def budget(cfg: Config) -> int:
+    return STEPS_BUDGET["gpu" if on_gpu(cfg) else "cpu"]
+
+
 def epochs(cfg: Config, competition: Competition) -> tuple[int, str]:
     rows = int((competition.train.fold != 0).sum())  # fold 0's training rows; the others differ by a row or two
-    per_step = cfg.data.batch_size * cfg.trainer.accumulate_grad_batches
+    per_step = cfg.data.batch_size * cfg.trainer.accumulate_grad_batches  # one process's (DDP divides the steps)
     steps = rows // per_step if get_task(cfg).drops_last_batch else math.ceil(rows / per_step)
-    budget = STEPS_BUDGET["gpu" if on_gpu(cfg) else "cpu"]
-    chosen = min(max(math.ceil(budget / max(steps, 1)), MIN_EPOCHS), MAX_EPOCHS)
+    steps_budget = budget(cfg)
+    chosen = min(max(math.ceil(steps_budget / max(steps, 1)), MIN_EPOCHS), MAX_EPOCHS)
     where = "a GPU" if on_gpu(cfg) else "the CPU"
-    return chosen, f"{steps} steps an epoch; at least {MIN_EPOCHS} epochs and about {budget} steps on {where}"
+    return chosen, f"{steps} steps an epoch; at least {MIN_EPOCHS} epochs and about {steps_budget} steps on {where}"
 
 
 def patience(epochs_were_auto: bool) -> Chooser:
     def choose(cfg: Config, competition: Competition) -> tuple[int | None, str]:
+        if cfg.averaging.weights == "swa" or cfg.mixup.off_last_epochs:
+            return None, "off: SWA or clean last epochs need the run to reach its last epochs"
         if epochs_were_auto:
             return PATIENCE, "stop when the validation score has not improved for that many epochs"
         return None, "off: trainer.max_epochs is set"
@@ -67,16 +73,36 @@ def patience(epochs_were_auto: bool) -> Chooser:
     return choose
 
 
+def started_with(cfg: Config, keys: list[str]) -> Config | None:
+    """The config.yaml of the experiment when it started with this same config: its choices are kept. None when
+    there is none, or when anything but the `auto` keys differs (new data, a new model): then they are made anew."""
+    saved = cfg.experiment_dir / layout.CONFIG
+    if not saved.exists():
+        return None
+    before = load_config(saved)
+    candidate = cfg
+    for key in keys:
+        if get_key(cfg, key) == AUTO and get_key(before, key) != AUTO:
+            candidate = set_key(candidate, key, get_key(before, key))
+    changes = config_changes(candidate, saved)
+    if changes:
+        print(f"auto: {saved} was written with another config ({'; '.join(changes[:3])}); choosing again")
+        return None
+    return before
+
+
 def resolve_auto(cfg: Config, competition: Competition, last: list[tuple[str, Chooser]] = ()) -> Config:
     """`cfg` with every `auto` value chosen (those of `last` after the others); unchanged when none is auto."""
-    saved = cfg.experiment_dir / layout.CONFIG
-    before = load_config(saved) if saved.exists() else None
     choosers: list[tuple[str, Chooser]] = [
         *get_task(cfg).auto_choices(),
         ("trainer.max_epochs", epochs),
         ("callbacks.early_stopping_patience", patience(cfg.trainer.max_epochs == AUTO)),
         *last,
     ]
+    if not any(get_key(cfg, key) == AUTO for key, _ in choosers):
+        return cfg
+    saved = cfg.experiment_dir / layout.CONFIG
+    before = started_with(cfg, [key for key, _ in choosers])
     for key, choose in choosers:
         if get_key(cfg, key) != AUTO:
             continue
@@ -87,6 +113,9 @@ def resolve_auto(cfg: Config, competition: Competition, last: list[tuple[str, Ch
             value, why = choose(cfg, competition)
         cfg = set_key(cfg, key, value)
         print(f"auto: {key} = {value} ({why})")
+    left = [key for key, _ in choosers if get_key(cfg, key) == AUTO]
+    if left:
+        raise ConfigError(f"config key {left[0]!r}: auto has no choice for this task or model; set a value")
     cfg.check()
     return cfg
 

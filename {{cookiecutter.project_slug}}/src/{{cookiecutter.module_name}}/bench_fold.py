@@ -29,6 +29,7 @@ from . import cli, layout
 from .atomic import write_csv
 from .auto import resolve_but_lr
 from .config import Config, ConfigError, load_config
+from .config.rules import AUTO
 from .data.competition import load_competition
 from .data.loaders import make_loader
 from .errors import UserError
@@ -62,16 +63,20 @@ def not_reproduced(cfg: Config) -> list[str]:
     return [key for key, differs in keys.items() if differs]
 
 
-def check_reproduced(cfg: Config) -> None:
-    if unfair := not_reproduced(cfg):
+def reproduced(cfg: Config, competition) -> Config:
+    """The config with its `auto` values chosen as train.py chooses them, refused naming the keys the hand-written
+    fold does not reproduce (the LR finder among them)."""
+    unfair = ["optim.lr"] if cfg.optim.lr == AUTO else []
+    unfair += not_reproduced(cfg := resolve_but_lr(cfg, competition))
+    if unfair:
         raise ConfigError(f"the hand-written fold does not reproduce {', '.join(unfair)}: leave them at their defaults")
+    return cfg
 
 
 def hand_fold(cfg: Config, fold: int) -> float:
     """Train fold `fold` by hand; write its OOF and weights under the fold's folder; return its score."""
     competition, task = load_competition(cfg), get_task(cfg)
-    cfg = resolve_but_lr(cfg, competition)  # early stopping is off unless the epochs are auto
-    check_reproduced(cfg)
+    cfg = reproduced(cfg, competition)
     torch.manual_seed(cfg.seed)
     problem, rows = competition.problem, competition.train
     train_rows, valid_rows = (rows[mask].reset_index(drop=True) for mask in (rows.fold != fold, rows.fold == fold))
@@ -126,7 +131,8 @@ def fold_against_hand(config: Path, overrides: list[str], project: Path, repeats
     config and its `overrides`, alternated `repeats` times, writing to a temporary folder (W&B off); their
     medians and ratio."""
     overrides = [*overrides, "--callbacks.early_stopping_patience", "null"]  # a fold by hand trains every epoch
-    check_reproduced(load_config(config, overrides))  # before a fold is trained for nothing
+    cfg = load_config(config, overrides)
+    reproduced(cfg, load_competition(cfg))  # before a fold is trained for nothing
     runs: dict[str, list[float]] = {"train.py": [], "hand": []}
     with tempfile.TemporaryDirectory(prefix="bench-fold-") as tmp:
         common = ["--config", str(config), *overrides, "--output_dir", tmp, "--wandb.mode", "disabled"]

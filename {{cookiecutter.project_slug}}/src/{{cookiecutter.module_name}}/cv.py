@@ -10,6 +10,7 @@ from contextlib import ExitStack
 from lightning.pytorch.callbacks import Callback
 
 from . import layout
+from .auto import resolve_but_lr
 from .config import Config, save_config
 from .data.competition import Competition, load_competition
 from .fold import check_can_run, debug_fold, is_main_process, run_fold
@@ -26,13 +27,15 @@ def train(
     """Train the given folds, skipping finished ones unless `force`; merge the CV once all folds exist.
     `callbacks` join each fold's Trainer (a test's probe, a user's own logging).
 
-    Everything that can be refused is refused before the first file is written. Returns {"metric": name,
+    The `auto` values are chosen first (tuning.resolve_all). Everything that can be refused is refused before
+    the first file is written (the LR finder's plot aside). Returns {"metric": name,
     "folds": {fold: score}, "cv": cv.json's contents or None}.
     """
     check_can_run(cfg)
     competition = load_competition(cfg)
     check_folds_can_train(cfg, competition.problem, competition.train)
-    cfg = resolve_all(cfg, competition)
+    # A debug run writes nothing: no LR finder (it starts from 1e-3 where the rate is auto).
+    cfg = resolve_but_lr(cfg, competition) if cfg.debug else resolve_all(cfg, competition)
     if cfg.debug:
         for fold in folds:
             debug_fold(cfg, competition, fold, callbacks)

@@ -46,12 +46,16 @@ def make_estimator(problem: Problem, model: str, seed: int):
 
 
 def predictions(estimator, problem: Problem, inputs) -> np.ndarray:
-    """[rows, outputs] laid out as the deep models' (problem.pred_columns): probabilities, or values."""
+    """[rows, outputs] laid out as the deep models' (problem.pred_columns): probabilities, or values. A class
+    that a fold's training rows lack gets probability 0."""
     if problem.kind == "regression":
         return np.asarray(estimator.predict(inputs), dtype=float).reshape(len(inputs), -1)
-    if problem.kind == "multilabel":  # one [rows, 2] table per label: the chance of 1
-        return np.stack([probs[:, 1] for probs in estimator.predict_proba(inputs)], axis=1)
-    probs = estimator.predict_proba(inputs)
+    if problem.kind == "multilabel":  # one [rows, classes] table per label: the chance of 1
+        labels = [fitted.classes_ for fitted in estimator[-1].estimators_]
+        tables = zip(estimator.predict_proba(inputs), labels, strict=True)
+        return np.stack([probs[:, -1] * (classes[-1] == 1) for probs, classes in tables], axis=1)
+    probs = np.zeros((len(inputs), len(problem.classes)))
+    probs[:, estimator.classes_] = estimator.predict_proba(inputs)
     return probs[:, 1:] if problem.kind == "binary" else probs
 
 

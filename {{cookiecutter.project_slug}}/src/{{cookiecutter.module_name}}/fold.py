@@ -45,6 +45,11 @@ class FoldRun(NamedTuple):
 
 def check_can_run(cfg: Config) -> None:
     """Refuse, before anything is written, what this machine or these libraries cannot run."""
+    if cfg.experiment.endswith(layout.FLOOR):
+        raise ConfigError(
+            f"config key 'experiment': {cfg.experiment!r} ends in {layout.FLOOR!r}, which names baseline.py's "
+            "scikit-learn floors; pick another name"
+        )
     get_task(cfg).check_can_run(cfg)
     check_hardware(cfg)
     check_loggers(cfg)

@@ -42,7 +42,7 @@ def experiment_dir(output_dir: str | Path, experiment: str) -> Path:
 
 def floor(experiment: str) -> str:
     """The name of the scikit-learn floor of an experiment (baseline.py): outputs/<experiment>_floor/."""
-    return experiment if experiment.endswith(FLOOR) else f"{experiment}{FLOOR}"
+    return f"{experiment}{FLOOR}"
 
 
 def fold_dir(experiment: Path, fold: int) -> Path:

@@ -12,10 +12,14 @@ import yaml
 from . import layout
 
 
+def number(value) -> str:
+    return f"{value:g}" if isinstance(value, int | float) else str(value)
+
+
 def tricks(config: dict) -> str:
     """The switches of a config that are on, in a few words."""
     mixup, optim, averaging = config["mixup"], config["optim"], config["averaging"]
-    used = [f"{config['trainer']['max_epochs']} epochs", f"lr {optim['lr']:g}"]
+    used = [f"{config['trainer']['max_epochs']} epochs", f"lr {number(optim['lr'])}"]
     used += [f"{name} {mixup[f'{name}_alpha']:g}" for name in ("mixup", "cutmix") if mixup[f"{name}_alpha"] > 0]
     if optim["label_smoothing"]:
         used.append(f"label smoothing {optim['label_smoothing']:g}")
@@ -30,7 +34,7 @@ def tricks(config: dict) -> str:
     if optim["freeze_backbone_epochs"]:
         used.append(f"frozen backbone {optim['freeze_backbone_epochs']} epochs")
     if optim.get("layer_decay", 1) != 1:
-        used.append(f"layer decay {optim['layer_decay']:g}")
+        used.append(f"layer decay {number(optim['layer_decay'])}")
     return ", ".join(used)
 
 
@@ -41,13 +45,13 @@ def experiments(output_dir: str | Path) -> pd.DataFrame:
         try:
             result = json.loads(cv_json.read_text())
             config = yaml.safe_load((cv_json.parent / layout.CONFIG).read_text())
-            used = tricks(config)
+            floor = "floor" in result  # baseline.py's scikit-learn floor
+            used = result["floor"] if floor else tricks(config)
         except (OSError, ValueError, KeyError, TypeError, yaml.YAMLError) as error:  # one bad folder hides no other
             print(
                 f"skipped {cv_json.parent}: its cv.json or config.yaml does not read ({type(error).__name__}: {error})"
             )
             continue
-        floor = "floor" in result  # baseline.py's scikit-learn floor
         rows.append(
             {
                 "experiment": cv_json.parent.name,
@@ -57,7 +61,7 @@ def experiments(output_dir: str | Path) -> pd.DataFrame:
                 "fold std": result["std"],
                 "folds": len(result["folds"]),
                 "model": "scikit-learn" if floor else config["model"]["name"],
-                "tricks": result["floor"] if floor else used,
+                "tricks": used,
                 "higher_is_better": result["higher_is_better"],
                 "floor": floor,
                 "competition": f"{config['data']['dir']} {config['cv']}",  # the floor is of the same rows and folds
@@ -65,6 +69,8 @@ def experiments(output_dir: str | Path) -> pd.DataFrame:
         )
     columns = ["experiment", "metric", "cv", "vs floor", "fold std", "folds", "model", "tricks"]
     table = pd.DataFrame(rows, columns=[*columns, "higher_is_better", "floor", "competition"])
+    if table.empty:
+        return table[columns]
     table["rank"] = table.cv.where(table.higher_is_better, -table.cv)
     # Each experiment's margin over the best floor of its metric, data and folds: above 0 is better, whichever
     # the metric's direction.

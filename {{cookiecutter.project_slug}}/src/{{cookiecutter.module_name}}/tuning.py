@@ -51,6 +51,7 @@ def find_lr(cfg: Config, fold: int, plot: Path, num_training: int = 100) -> floa
     (every parameter group at the same rate), plotted to `plot`; returns the suggested rate, where the loss
     falls fastest."""
     # Enough epochs for num_training steps on a small dataset; the finder stops after num_training steps.
+    cfg = resolve_but_lr(cfg, load_competition(cfg))  # train.py --find-lr hands the config as written
     cfg = replace(cfg, trainer=replace(cfg.trainer, max_epochs=max(cfg.trainer.max_epochs, num_training)))
     with tempfile.TemporaryDirectory(prefix="find-lr-") as root:
         module, data, trainer = _fold(cfg, fold, root)
@@ -102,6 +103,6 @@ def find_batch_size(cfg: Config, fold: int, max_val: int = 8192) -> int:
 def scaled_lrs(cfg: Config, lr: float) -> list[str]:
     """Dotted flags that set the head's rate to `lr` and keep the backbone's ratio to it."""
     flags = ["--optim.lr", f"{lr:.3g}"]
-    if cfg.optim.backbone_lr is not None:
+    if isinstance(cfg.optim.backbone_lr, float) and isinstance(cfg.optim.lr, float):  # not null, not auto
         flags += ["--optim.backbone_lr", f"{cfg.optim.backbone_lr * lr / cfg.optim.lr:.3g}"]
     return flags

@@ -132,6 +132,8 @@ def check_across(cfg: Config) -> None:
 
 
 def check_vision(cfg: Config) -> None:
+    if cfg.optim.backbone_lr == AUTO:
+        raise ConfigError("config key 'optim.backbone_lr': auto is for pretrained text encoders; set a rate or null")
     if cfg.optim.layer_decay != 1:
         raise ConfigError("config key 'optim.layer_decay' is for nlp encoders; vision backbones use optim.backbone_lr")
 

@@ -69,7 +69,7 @@ class OptimConfig:
         one_of("optim.schedule", self.schedule, SCHEDULES)
         self.lr = lr = auto_or_number("optim.lr", self.lr)
         in_range("optim.lr", lr, lr == AUTO or lr > 0, "auto (the LR finder), or a learning rate above 0")
-        self.backbone_lr = backbone_lr = auto_or_number("optim.backbone_lr", self.backbone_lr)
+        self.backbone_lr = backbone_lr = auto_or_number("optim.backbone_lr", self.backbone_lr, nullable=True)
         fits = backbone_lr in (None, AUTO) or backbone_lr > 0
         in_range("optim.backbone_lr", backbone_lr, fits, "null (optim.lr), auto, or above 0")
         in_range("optim.weight_decay", self.weight_decay, self.weight_decay >= 0, "0 or more")

@@ -24,9 +24,11 @@ def one_of(key: str, value: Any, allowed: Iterable[Any]) -> None:
 AUTO = "auto"  # chosen from the data before training (auto.py), printed, and saved in config.yaml
 
 
-def auto_or_number(key: str, value: Any, kind: type = float) -> Any:
-    """`value` as a number of `kind`, or "auto" (or null) as it is. A number that a flag or YAML handed over as
-    text (1e-3 is text to YAML) is read as one; anything else is refused naming the key."""
+def auto_or_number(key: str, value: Any, kind: type = float, nullable: bool = False) -> Any:
+    """`value` as a number of `kind`, or "auto" (or null, where `nullable`) as it is. A number that a flag or YAML
+    handed over as text (1e-3 is text to YAML) is read as one; anything else is refused naming the key."""
+    if value is None and not nullable:
+        raise ConfigError(f"config key {key!r}: null is not {'a whole number' if kind is int else 'a number'} or auto")
     if value is None or value == AUTO:
         return value
     try:

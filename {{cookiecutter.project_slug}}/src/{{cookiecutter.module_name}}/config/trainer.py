@@ -21,7 +21,7 @@ class TrainerConfig:
     """Passed to `lightning.Trainer`: each key is the Trainer argument of the same name; null leaves
     Lightning's default."""
 
-    # auto: at least 5 epochs and about AUTO_STEPS optimizer steps (auto.py), early stopping on by default
+    # auto: at least 5 epochs and about a budget of optimizer steps (auto.py), with early stopping
     max_epochs: Any = 10
     max_steps: int = -1  # stop after this many optimizer steps; -1: after max_epochs
     accelerator: str = "auto"  # auto, cpu, gpu
@@ -88,7 +88,7 @@ class CallbacksConfig:
 
     def check(self) -> None:
         self.early_stopping_patience = patience = auto_or_number(
-            "callbacks.early_stopping_patience", self.early_stopping_patience, int
+            "callbacks.early_stopping_patience", self.early_stopping_patience, int, nullable=True
         )
         fits = patience in (None, AUTO) or patience >= 1
         in_range("callbacks.early_stopping_patience", patience, fits, "null (off), auto, or 1 or more")

@@ -6,12 +6,12 @@ from __future__ import annotations
 import statistics
 
 import pandas as pd
-import timm
-from PIL import Image
-from torch import nn
+from PIL import Image, UnidentifiedImageError
 
 from ...config import Config
+from ...errors import DataError
 from .data import image_paths
+from .models import has_pool_stem
 
 MAX_SIDE = 384  # larger photos train at this side unless data.image_size says otherwise
 SAMPLE = 200  # images whose sizes are read (headers only)
@@ -23,16 +23,20 @@ def image_size(cfg: Config, competition) -> tuple[int, str]:
     picked = rows.iloc[:: max(1, len(rows) // SAMPLE)].head(SAMPLE)
     sides = []
     for path in image_paths(cfg, picked, "train"):
-        with Image.open(path) as image:  # reads the header, not the pixels
-            sides.append(min(image.size))
+        try:
+            with Image.open(path) as image:  # reads the header, not the pixels
+                sides.append(min(image.size))
+        except (OSError, UnidentifiedImageError):
+            if not cfg.data.skip_bad_rows:
+                raise DataError(
+                    f"image {path} does not read, so data.image_size: auto cannot measure it: fix or replace it, "
+                    "set data.skip_bad_rows: true, or set data.image_size"
+                ) from None
+    if not sides:
+        raise DataError(f"none of {len(picked)} training images reads: data.image_size: auto has nothing to measure")
     side = int(statistics.median(sides))
     why = f"the median shorter side of {len(sides)} training images is {side} px"
     return (min(side, MAX_SIDE), f"{why}; at most {MAX_SIDE} unless set") if side > MAX_SIDE else (side, why)
-
-
-def has_pool_stem(name: str) -> bool:
-    """Whether timm's `name` has a ResNet-style stem max-pool that small_input can take out."""
-    return isinstance(getattr(timm.create_model(name, pretrained=False), "maxpool", None), nn.MaxPool2d)
 
 
 def small_input(cfg: Config, competition) -> tuple[bool, str]:

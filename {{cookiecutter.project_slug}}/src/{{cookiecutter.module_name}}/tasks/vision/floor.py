@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ...config import Config
+from ...errors import DataError
 from .data import image_paths, read_image
 
 SIDE = 16  # pixels a side: 256 features a channel, enough for a floor and quick to fit
@@ -19,7 +20,12 @@ def pixels(cfg: Config, rows: pd.DataFrame, split: str) -> np.ndarray:
     """[rows, SIDE * SIDE * channels] floats in [0, 1], read in threads (decoding releases the GIL)."""
 
     def shrink(path) -> np.ndarray:
-        image = read_image(path, cfg.model.in_chans)
+        try:
+            image = read_image(path, cfg.model.in_chans)
+        except DataError:
+            if not cfg.data.skip_bad_rows:
+                raise
+            return np.zeros(SIDE * SIDE * cfg.model.in_chans, np.uint8)  # a bad test row, predicted from a blank
         return cv2.resize(image, (SIDE, SIDE), interpolation=cv2.INTER_AREA).reshape(-1)
 
     with ThreadPoolExecutor(8) as pool:

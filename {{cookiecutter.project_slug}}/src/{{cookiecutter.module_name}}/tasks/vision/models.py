@@ -25,6 +25,17 @@ def check_model(cfg: ModelConfig) -> None:
         )
     if cfg.pretrained and cfg.weights_file and not Path(cfg.weights_file).is_file():
         raise ConfigError(f"config key 'model.weights_file': {cfg.weights_file} does not exist")
+    if cfg.small_input is True and not has_pool_stem(cfg.name):
+        raise ConfigError(f"config key 'model.small_input': {cfg.name} has no stem max-pool to take out")
+
+
+def pool_stem(backbone: nn.Module) -> bool:
+    """Whether a timm backbone has a ResNet-style stem max-pool, which model.small_input takes out."""
+    return isinstance(getattr(backbone, "maxpool", None), nn.MaxPool2d)
+
+
+def has_pool_stem(name: str) -> bool:
+    return pool_stem(timm.create_model(name, pretrained=False))
 
 
 class ImageModel(nn.Module):
@@ -46,7 +57,7 @@ class ImageModel(nn.Module):
             **overlay,
         )
         if cfg.small_input is True:  # small images: the first stage sees twice the side (tasks/vision/auto.py)
-            if not isinstance(getattr(self.backbone, "maxpool", None), nn.MaxPool2d):
+            if not pool_stem(self.backbone):
                 raise ConfigError(f"config key 'model.small_input': {cfg.name} has no stem max-pool to take out")
             self.backbone.maxpool = nn.Identity()
         self.head = nn.Linear(self.backbone.num_features, num_outputs)
