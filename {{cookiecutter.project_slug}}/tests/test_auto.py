@@ -93,7 +93,7 @@ def test_the_learning_rate_comes_from_the_lr_finder_once_per_experiment(digits_d
     assert isinstance(chosen.optim.lr, float) and 1e-8 < chosen.optim.lr < 1
     assert (cfg.experiment_dir / "lr_find_fold0.png").stat().st_size > 0
     train(chosen, [0])
-    monkeypatch.setattr(tuning, "find_lr", lambda *args: pytest.fail("the finder ran again"))
+    monkeypatch.setattr(tuning, "find_lr", lambda *args, **kwargs: pytest.fail("the finder ran again"))
     assert resolve_all(cfg, competition).optim.lr == chosen.optim.lr  # read back from config.yaml
     debug = replace(cfg, experiment="debug", trainer=replace(cfg.trainer, fast_dev_run=1))
     train(debug, [0])  # a debug run writes nothing: no finder, no plot

@@ -29,14 +29,19 @@ def resolve_all(cfg: Config, competition: Competition) -> Config:
 
 def learning_rate(cfg: Config, competition: Competition) -> tuple[float, str]:
     plot = cfg.experiment_dir / "lr_find_fold0.png"
-    found = find_lr(set_key(cfg, "optim.lr", 1e-3), 0, plot)  # the finder sweeps its own rates from any
+    found = find_lr(set_key(cfg, "optim.lr", 1e-3), 0, plot, competition=competition)  # it sweeps its own rates
     return float(f"{found:.3g}"), f"Lightning's LR finder on fold 0, where the loss falls fastest; plot: {plot}"
 
 
-def _fold(cfg: Config, fold: int, root: str):
+def _prepared(cfg: Config, competition: Competition | None) -> tuple[Config, Competition]:
+    """The config as the finders train it, `auto` values chosen (the LR finder sweeps its own rates), and the
+    competition, read here unless given: train.py --find-lr hands the config as written."""
     check_can_run(cfg)  # the finders train too: the same refusals as train.py's
-    competition = load_competition(cfg)
-    cfg = resolve_but_lr(cfg, competition)  # the LR finder sweeps its own rates
+    competition = competition or load_competition(cfg)
+    return resolve_but_lr(cfg, competition), competition
+
+
+def _fold(cfg: Config, competition: Competition, fold: int, root: str):
     module, data = build_module_and_data(cfg, competition, fold)
     # No validation (the LR finder resets limit_val_batches, so it is put off past the last epoch): the
     # finders look at training steps only.
@@ -46,15 +51,17 @@ def _fold(cfg: Config, fold: int, root: str):
     return module, data, trainer
 
 
-def find_lr(cfg: Config, fold: int, plot: Path, num_training: int = 100) -> float:
+def find_lr(
+    cfg: Config, fold: int, plot: Path, num_training: int = 100, competition: Competition | None = None
+) -> float:
     """Lightning's LR range test: the loss over `num_training` steps of exponentially growing learning rate
     (every parameter group at the same rate), plotted to `plot`; returns the suggested rate, where the loss
     falls fastest."""
+    cfg, competition = _prepared(cfg, competition)
     # Enough epochs for num_training steps on a small dataset; the finder stops after num_training steps.
-    cfg = resolve_but_lr(cfg, load_competition(cfg))  # train.py --find-lr hands the config as written
     cfg = replace(cfg, trainer=replace(cfg.trainer, max_epochs=max(cfg.trainer.max_epochs, num_training)))
     with tempfile.TemporaryDirectory(prefix="find-lr-") as root:
-        module, data, trainer = _fold(cfg, fold, root)
+        module, data, trainer = _fold(cfg, competition, fold, root)
         finder = Tuner(trainer).lr_find(module, datamodule=data, num_training=num_training, update_attr=False)
     if finder is None:  # Lightning skips it in a fast_dev_run
         raise ConfigError(
@@ -90,8 +97,9 @@ def find_batch_size(cfg: Config, fold: int, max_val: int = 8192) -> int:
     reaches the cap, `max_val` or the fold's training rows (even with mixup), whichever is smaller; returns
     the largest that ran, or the cap (which Lightning returns once reached). Never more than the training
     rows: a larger batch would make no training batch at all where the last partial one is dropped."""
+    cfg, competition = _prepared(cfg, None)
     with tempfile.TemporaryDirectory(prefix="find-batch-size-") as root:
-        module, data, trainer = _fold(cfg, fold, root)
+        module, data, trainer = _fold(cfg, competition, fold, root)
         rows = len(data.train_rows)
         cap = min(max_val, rows - rows % 2 if cfg.mixup.enabled else rows)  # mixup pairs the rows of a batch
         init_val = min(cfg.data.batch_size, cap)
