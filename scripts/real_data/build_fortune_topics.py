@@ -9,7 +9,7 @@ import sys
 import pandas as pd
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import assign_ids, split_and_write
+from common import assign_ids, print_text_lengths, split_and_write
 
 D = sys.argv[1]  # .../usr/share/games/fortunes
 OUT = "/tmp/real18/fortune_topics"
@@ -32,11 +32,4 @@ df = df[~df.text.isin(amb)].drop_duplicates("text")
 print("after dedupe", len(df))
 df = assign_ids(df.reset_index(drop=True))
 split_and_write(df, OUT, "text")
-print(
-    "median words",
-    df.text.str.split().str.len().median(),
-    "p90",
-    df.text.str.split().str.len().quantile(0.9),
-    "max",
-    df.text.str.split().str.len().max(),
-)
+print_text_lengths(df)

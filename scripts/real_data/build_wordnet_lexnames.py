@@ -10,7 +10,7 @@ import sys
 import pandas as pd
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import assign_ids, cap_per_class, split_and_write
+from common import assign_ids, cap_per_class, print_text_lengths, split_and_write
 
 D = sys.argv[1]  # .../usr/share/wordnet
 OUT = "/tmp/real18/wordnet_lexnames"
@@ -44,11 +44,4 @@ df = df.drop_duplicates("text", keep=False)
 df = cap_per_class(df, 500, seed=0)
 df = assign_ids(df.reset_index(drop=True))
 split_and_write(df, OUT, "text")
-print(
-    "median words",
-    df.text.str.split().str.len().median(),
-    "p90",
-    df.text.str.split().str.len().quantile(0.9),
-    "max",
-    df.text.str.split().str.len().max(),
-)
+print_text_lengths(df)

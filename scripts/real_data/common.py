@@ -33,3 +33,9 @@ def split_and_write(df, outdir, feat):
     print(outdir, "train", len(tr), "test", len(te))
     print(pd.DataFrame({"train": tr.label.value_counts(), "test": te.label.value_counts()}).sort_index().to_string())
     return tr, te
+
+
+def print_text_lengths(df):
+    """The texts' median, 90th percentile and longest length in words."""
+    words = df.text.str.split().str.len()
+    print("median words", words.median(), "p90", words.quantile(0.9), "max", words.max())
