@@ -249,3 +249,30 @@ def test_gitignore_keeps_every_project_file(baked, tmp_path):
     assert ignored == []
     for path in ("data/demo/digits/train.csv", "outputs/x/fold0/oof.csv", "wandb/run.log", "kaggle.json"):
         assert run(["git", "check-ignore", "-q", path], project, tmp_path).returncode == 0, path
+
+
+def test_the_makefile_submits_a_file_or_a_notebook_version_through_the_kaggle_cli(cookies, tmp_path):
+    """`make submit` and `make submit-code VERSION=n` as the Kaggle CLI 2.x takes them (a recording stand-in)."""
+    project = cookies.bake(extra_context={"task": "vision", "competition": "digit-recognizer"}).project_path
+    venv = project / ".venv" / "bin"
+    venv.mkdir(parents=True)
+    calls = tmp_path / "kaggle.txt"
+    for name, body in (("python", f'exec {sys.executable} "$@"'), ("kaggle", f'echo "$@" >> {calls}')):
+        (venv / name).write_text(f"#!/bin/sh\n{body}\n")
+        (venv / name).chmod(0o755)
+    (project / ".venv" / ".installed").touch()  # newer than pyproject.toml and uv.lock: set up
+    kernel = project / "bundles" / "vision_baseline" / "kernel"
+    kernel.mkdir(parents=True)
+    (kernel / "kernel-metadata.json").write_text(json.dumps({"id": "me/kaggle-baseline-vision-baseline-inference"}))
+
+    done = run(["make", "--no-print-directory", "submit-code"], project, tmp_path)
+    assert done.returncode != 0
+    assert "which version of me/kaggle-baseline-vision-baseline-inference? make submit-code VERSION=<n>" in done.stdout
+    for target in (["submit-code", "VERSION=3"], ["submit"]):
+        done = run(["make", *target], project, tmp_path)
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert calls.read_text().splitlines() == [
+        "competitions submit digit-recognizer -k me/kaggle-baseline-vision-baseline-inference -v 3 -f submission.csv "
+        "-m vision_baseline",
+        "competitions submit digit-recognizer -f outputs/vision_baseline/submission.csv -m vision_baseline",
+    ]

@@ -13,9 +13,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 
 from {{ cookiecutter.module_name }} import cli
-from {{ cookiecutter.module_name }}.bundle import COMPETITION, make_bundle
+from {{ cookiecutter.module_name }}.bundle import make_bundle
 from {{ cookiecutter.module_name }}.config import parse_args
 from {{ cookiecutter.module_name }}.fold_state import trained_config
+from {{ cookiecutter.module_name }}.kaggle_cli import COMPETITION
 
 
 @cli.entry

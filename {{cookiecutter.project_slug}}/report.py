@@ -1,7 +1,9 @@
-"""Compare experiments: every finished one under outputs/, best CV first, with its per-fold std and tricks.
+"""Compare experiments: every finished one under outputs/, best CV first, with its per-fold std and tricks, and
+its public leaderboard score where the Kaggle CLI lists a submission whose message is its name (make submit).
 
-python report.py                     outputs/
-python report.py --output_dir runs   another folder of experiments
+python report.py                      outputs/
+python report.py --output_dir runs    another folder of experiments
+python report.py --competition ""     without asking Kaggle for the scores
 """
 
 import argparse
@@ -11,6 +13,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 
 from {{ cookiecutter.module_name }} import cli
+from {{ cookiecutter.module_name }}.kaggle_cli import COMPETITION
 from {{ cookiecutter.module_name }}.report import print_report
 
 
@@ -18,7 +21,9 @@ from {{ cookiecutter.module_name }}.report import print_report
 def main(argv: list[str] | None = None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output_dir", default="outputs", help="the folder holding one folder per experiment")
-    return print_report(parser.parse_args(argv).output_dir)
+    parser.add_argument("--competition", default=COMPETITION, help="the Kaggle competition's slug, for its scores")
+    args = parser.parse_args(argv)
+    return print_report(args.output_dir, args.competition)
 
 
 if __name__ == "__main__":

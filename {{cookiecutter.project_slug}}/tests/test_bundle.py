@@ -21,7 +21,7 @@ def test_the_bundle_holds_code_weights_config_and_kaggle_metadata(two_folds, tmp
     dataset = json.loads((bundle / "dataset-metadata.json").read_text())
     kernel = json.loads((bundle / "kernel" / "kernel-metadata.json").read_text())
     assert kernel["dataset_sources"] == [dataset["id"]] and kernel["competition_sources"] == ["digit-recognizer"]
-    assert kernel["enable_internet"] is False
+    assert kernel["enable_internet"] is False and kernel["machine_shape"] == "NvidiaTeslaT4"  # not the P100
     compile((bundle / "kernel" / "inference.py").read_text(), "inference.py", "exec")
     assert "torch==" in (bundle / "requirements.txt").read_text()
 

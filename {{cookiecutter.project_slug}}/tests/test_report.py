@@ -9,6 +9,7 @@ import pytest
 from conftest import TINY, make_cfg
 from PIL import Image
 
+from {{ cookiecutter.module_name }} import report
 from {{ cookiecutter.module_name }}.cv import train
 from {{ cookiecutter.module_name }}.plots import save_oof_plots
 from {{ cookiecutter.module_name }}.problem import Problem
@@ -97,3 +98,19 @@ def test_a_lower_is_better_metric_ranks_the_lowest_first(two_runs, tmp_path):
             json.dumps({**result, "metric": "log_loss", "higher_is_better": False, "cv": cv})
         )
     assert experiments(tmp_path).experiment.tolist() == ["shorter", "longer"]
+
+
+def test_the_report_puts_the_best_public_score_beside_each_submitted_cv(two_runs, monkeypatch, capsys):
+    asked = []
+    lb = {"longer": [0.5, 0.75], "someone else's": [0.99]}
+    monkeypatch.setattr(report, "leaderboard_scores", lambda competition: asked.append(competition) or lb)
+    table = report_main(["--output_dir", two_runs[0][0].output_dir, "--competition", "digit-recognizer"])
+    assert asked == ["digit-recognizer"]
+    scores = table.set_index("experiment").lb
+    assert scores["longer"] == 0.75 and pd.isna(scores["shorter"])  # the best of two; never submitted
+    assert "0.7500" in capsys.readouterr().out
+    monkeypatch.setattr(report, "leaderboard_scores", lambda competition: None)  # offline, or no login
+    table = report_main(["--output_dir", two_runs[0][0].output_dir, "--competition", "digit-recognizer"])
+    assert "lb" not in table
+    printed = capsys.readouterr().out
+    assert "no leaderboard scores: the Kaggle CLI could not list digit-recognizer's submissions" in printed

@@ -26,11 +26,11 @@ from .atomic import umask
 from .config import Config, save_config
 from .errors import UserError
 from .fold_state import trained_folds
+from .kaggle_cli import COMPETITION, username
 from .tasks import get_task
 
 PROJECT = Path(__file__).resolve().parents[2]  # holds predict.py and src/
 PACKAGE = Path(__file__).resolve().parent
-COMPETITION = "{{ cookiecutter.competition }}"  # the Kaggle slug answered when baking; may be empty
 
 KERNEL = '''"""Kaggle notebook (internet off): the test set's predictions from the attached dataset {dataset}."""
 
@@ -52,17 +52,6 @@ bundle, data = find({config}), find({sample})
 command = [sys.executable, "predict.py", "--config", {config}, "--data.dir", str(data)]
 subprocess.run([*command, "--out", "/kaggle/working/submission.csv"], cwd=bundle, check=True)
 '''
-
-
-def kaggle_username() -> str | None:
-    """The Kaggle user name from KAGGLE_USERNAME or kaggle.json; only the name is read, never the key."""
-    if os.environ.get("KAGGLE_USERNAME"):
-        return os.environ["KAGGLE_USERNAME"]
-    path = Path(os.environ.get("KAGGLE_CONFIG_DIR", Path.home() / ".kaggle")) / "kaggle.json"
-    try:
-        return json.loads(path.read_text()).get("username")
-    except (OSError, ValueError):
-        return None
 
 
 def slug(text: str) -> str:
@@ -110,10 +99,12 @@ def write_kernel(cfg: Config, bundled: Config, kernel: Path, dataset: str, title
         "kernel_type": "script",
         "is_private": True,
         "enable_gpu": True,
+        "machine_shape": "NvidiaTeslaT4",  # T4 x2; the CLI's bare GPU is the P100, which Kaggle retires
         "enable_internet": False,
         "dataset_sources": [dataset],
         "competition_sources": [competition] if competition else [],
         "kernel_sources": [],
+        "model_sources": [],
     }
     (kernel / "kernel-metadata.json").write_text(json.dumps(kernel_metadata, indent=2) + "\n")
 
@@ -124,7 +115,7 @@ def make_bundle(cfg: Config, folder: Path | None = None, competition: str = COMP
         raise UserError(f"--competition {competition!r} is not a Kaggle slug (lower-case letters, digits and '-')")
     folder = Path(folder or Path("bundles") / cfg.experiment)
     # A Kaggle user name is letters, digits, '-' and '_'; nothing else may reach the notebook's code.
-    user = re.sub(r"[^A-Za-z0-9_-]", "", kaggle_username() or "") or "your-kaggle-username"
+    user = re.sub(r"[^A-Za-z0-9_-]", "", username() or "") or "your-kaggle-username"
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
     try:

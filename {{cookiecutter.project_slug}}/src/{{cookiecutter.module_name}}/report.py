@@ -1,5 +1,6 @@
-"""Every finished experiment under outputs/ in one table, best CV first, with the tricks each one used and its
-margin over the best scikit-learn floor (baseline.py) of its metric."""
+"""Every finished experiment under outputs/ in one table, best CV first, with the tricks each one used, its
+margin over the best scikit-learn floor (baseline.py) of its metric, and its leaderboard score where the
+Kaggle CLI can read it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pandas as pd
 import yaml
 
 from . import layout
+from .kaggle_cli import leaderboard_scores
 
 
 def number(value) -> str:
@@ -38,8 +40,9 @@ def tricks(config: dict) -> str:
     return ", ".join(used)
 
 
-def experiments(output_dir: str | Path) -> pd.DataFrame:
-    """One row per experiment with a cv.json, sorted by metric, then best CV first (by the metric's direction)."""
+def experiments(output_dir: str | Path, lb: dict[str, list[float]] | None = None) -> pd.DataFrame:
+    """One row per experiment with a cv.json, sorted by metric, then best CV first (by the metric's direction);
+    with `lb` (public scores by submission message), each experiment's best leaderboard score beside its CV."""
     rows = []
     for cv_json in sorted(Path(output_dir).glob(f"*/{layout.CV}")):
         try:
@@ -57,6 +60,7 @@ def experiments(output_dir: str | Path) -> pd.DataFrame:
                 "experiment": cv_json.parent.name,
                 "metric": result["metric"],
                 "cv": result["cv"],
+                "lb": best(lb.get(cv_json.parent.name, []), result["higher_is_better"]) if lb else None,
                 "vs floor": None,
                 "fold std": result["std"],
                 "folds": len(result["folds"]),
@@ -67,7 +71,8 @@ def experiments(output_dir: str | Path) -> pd.DataFrame:
                 "competition": f"{config['data']['dir']} {config['cv']}",  # the floor is of the same rows and folds
             }
         )
-    columns = ["experiment", "metric", "cv", "vs floor", "fold std", "folds", "model", "tricks"]
+    columns = ["experiment", "metric", "cv", *(["lb"] if lb else [])]
+    columns += ["vs floor", "fold std", "folds", "model", "tricks"]
     table = pd.DataFrame(rows, columns=[*columns, "higher_is_better", "floor", "competition"])
     if table.empty:
         return table[columns]
@@ -82,8 +87,18 @@ def experiments(output_dir: str | Path) -> pd.DataFrame:
     return table[columns].reset_index(drop=True)
 
 
-def print_report(output_dir: str | Path) -> pd.DataFrame:
-    table = experiments(output_dir)
+def best(scores: list[float], higher_is_better: bool) -> float | None:
+    return (max if higher_is_better else min)(scores) if scores else None
+
+
+def print_report(output_dir: str | Path, competition: str = "") -> pd.DataFrame:
+    lb = leaderboard_scores(competition) if competition else None
+    if competition and lb is None:
+        print(
+            f"no leaderboard scores: the Kaggle CLI could not list {competition}'s submissions "
+            "(make setup installs it; kaggle auth login)"
+        )
+    table = experiments(output_dir, lb)
     if table.empty:
         print(f"no finished experiment under {output_dir}/ (a cv.json is written once every fold has trained)")
         return table
@@ -93,8 +108,10 @@ def print_report(output_dir: str | Path) -> pd.DataFrame:
         if (path / layout.CONFIG).exists() and not (path / layout.CV).exists()
     )
     with pd.option_context("display.max_colwidth", 80, "display.width", 200):
-        margins = table["vs floor"].map(lambda margin: "" if pd.isna(margin) else f"{margin:+.4f}")
-        shown = table.assign(**{"vs floor": margins})
+        shown = table.copy()
+        shown["vs floor"] = table["vs floor"].map(lambda margin: "" if pd.isna(margin) else f"{margin:+.4f}")
+        if "lb" in table:
+            shown["lb"] = table.lb.map(lambda score: "" if pd.isna(score) else f"{score:.4f}")  # not submitted
         print(shown.to_string(index=False, float_format=lambda value: f"{value:.4f}"))
     if unfinished:
         print(f"\nnot finished yet (no cv.json): {', '.join(unfinished)}")
