@@ -107,6 +107,45 @@ def test_an_interrupted_fold_resumes_from_its_last_checkpoint(tiny):
     assert (cfg.fold_dir(0) / "metrics.json").is_file() and result["folds"][0] >= 0
 
 
+def test_a_resumed_fold_continues_its_wandb_run_and_keeps_the_best_score(tiny, monkeypatch, capsys):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    cfg = replace(tiny, trainer=replace(tiny.trainer, max_epochs=2))
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        train(cfg, folds=[0], callbacks=[EpochStarts(crash_at=1)])
+    run_id = (cfg.fold_dir(0) / "wandb_run_id").read_text().strip()
+    train(cfg, folds=[0], resume=True)
+    runs = sorted((cfg.experiment_dir / "wandb").glob("offline-run-*"))
+    assert [run.name.rsplit("-", 1)[1] for run in runs] == [run_id, run_id]  # one W&B run, two attempts
+    assert f"wandb sync {cfg.experiment_dir / 'wandb'}/offline-run-*" in capsys.readouterr().out
+    # The summary keeps the best validation accuracy, not the last epoch's.
+    defined = [record.metric for record in wandb_records(runs[1]) if record.HasField("metric")]
+    assert any(metric.name == "val/accuracy" and metric.summary.max for metric in defined)
+
+    train(cfg, folds=[0], force=True)  # trained anew: a new run
+    assert (cfg.fold_dir(0) / "wandb_run_id").read_text().strip() != run_id
+
+
+def wandb_records(run_dir):
+    """The records of an offline W&B run, as `wandb sync` would upload them. The .wandb file is W&B's 7-byte
+    header, then a LevelDB log: 32 KiB blocks of chunks, each with a 7-byte header (checksum, length, type)."""
+    from wandb.proto import wandb_internal_pb2
+
+    data = next(run_dir.glob("*.wandb")).read_bytes()
+    assert data[:4] == b":W&B"
+    position, pending, records = 7, b"", []
+    while position + 7 <= len(data):
+        if (left := 32768 - position % 32768) < 7:  # a block's tail too short for a header is padding
+            position += left
+            continue
+        length, kind = int.from_bytes(data[position + 4 : position + 6], "little"), data[position + 6]
+        pending += data[position + 7 : position + 7 + length]
+        position += 7 + length
+        if kind in (1, 4):  # a whole record, or a record's last chunk
+            records.append(wandb_internal_pb2.Record.FromString(pending))
+            pending = b""
+    return records
+
+
 def test_wandb_offline_writes_one_run_per_fold_and_one_for_the_cv(digits_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("WANDB_MODE", "offline")
     cfg = make_cfg(digits_dir, tmp_path / "outputs", n_folds=2, **TINY)

@@ -18,6 +18,7 @@ from .fold_state import check_experiment, cv_is_current
 from .folds import check_folds_can_train, save_folds
 from .lock import exclusive
 from .oof import merge_oof, print_table
+from .tracking import offline_sync_hint
 from .tuning import resolve_all
 
 
@@ -54,11 +55,14 @@ def train(
         if not is_main_process():
             return {"metric": cfg.metric, "folds": scores, "cv": None}
         if cv_is_current(cfg):  # nothing new: no second CV run in W&B
-            cv = json.loads((cfg.experiment_dir / layout.CV).read_text())
+            cv, merged = json.loads((cfg.experiment_dir / layout.CV).read_text()), False
         else:
             cv = merge_oof(cfg, competition)
+            merged = cv is not None
     if cv:
         print_table(cfg, cv)
+    if (merged or len(finished) < len(folds)) and (hint := offline_sync_hint(cfg)):
+        print(hint)
     return {"metric": cfg.metric, "folds": scores, "cv": cv}
 
 

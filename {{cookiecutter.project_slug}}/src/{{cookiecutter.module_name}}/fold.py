@@ -121,7 +121,8 @@ def run_fold(
     every process trains and only the first writes; the others return None."""
     ckpt = start_fold_dir(cfg, fold, resume)
     out = cfg.fold_dir(fold)
-    run = build_fold(cfg, competition, fold, make_loggers(cfg, fold, out), callbacks=callbacks)
+    loggers = make_loggers(cfg, fold, out, resume=ckpt is not None, main=is_main_process())
+    run = build_fold(cfg, competition, fold, loggers, callbacks=callbacks)
     result = None
     try:
         fit(run, fold, ckpt)

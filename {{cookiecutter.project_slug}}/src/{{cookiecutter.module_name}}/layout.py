@@ -12,7 +12,9 @@ outputs/<experiment>/
     fold<k>/oof_best.csv       the best single checkpoint's, when the chosen weights are an average
     fold<k>/metrics.json       the fold's scores; written last, so it marks the fold as finished
     fold<k>/logs/version_<n>/  the CSV log of each attempt (a resumed fold adds one)
+    fold<k>/wandb_run_id       the fold's W&B run, which --resume continues
     .fold<k>.lock              held while a process trains the fold
+    wandb/offline-run-*/       W&B's runs when offline, for `wandb sync`
     oof.csv, cv.json           once every fold is finished: all OOF rows, one per training row, and the CV
     *.png                      pictures of the OOF: confusion matrix, ROC/PR, residuals, scores per fold
     submission.csv             written by predict.py
@@ -32,6 +34,7 @@ SUBMISSION = "submission.csv"
 CHECKPOINTS = "checkpoints"
 BEST, LAST = "best", "last"  # checkpoint names, without .ckpt
 LOGS = "logs"
+WANDB_RUN_ID = "wandb_run_id"
 FLOOR = "_floor"  # baseline.py's experiments, beside the experiment whose floor they are
 CACHE = ".cache"  # under output_dir, beside the experiments: the decoded-image caches every experiment shares
 

@@ -3,6 +3,7 @@ when the config's `loggers` names them.
 
 W&B runs online when credentials exist, offline (sync later with `wandb sync`) when they do not, and not
 at all with WANDB_MODE=disabled. Only the config is logged, never the environment, so API keys stay out.
+A fold's run keeps the best validation score in its summary, and a resumed fold continues its run.
 """
 
 from __future__ import annotations
@@ -10,12 +11,14 @@ from __future__ import annotations
 import importlib.util
 import netrc
 import os
+import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from . import layout
 from .config import Config, ConfigError
+from .metrics import METRICS
 
 if TYPE_CHECKING:  # Lightning's loggers are imported where a fold makes them, not by the CV merge
     from lightning.pytorch.loggers import Logger
@@ -51,7 +54,19 @@ def check_loggers(cfg: Config) -> None:
             )
 
 
-def make_loggers(cfg: Config, fold: int, fold_dir: Path) -> list[Logger]:
+def wandb_run_id(fold_dir: Path, resume: bool, main: bool) -> str:
+    """The fold's W&B run id: the one kept in its folder when resuming, else a new one, kept there."""
+    path = fold_dir / layout.WANDB_RUN_ID
+    if resume and path.is_file():
+        return path.read_text().strip()
+    run_id = secrets.token_hex(6)  # W&B's ids: lower-case letters and digits
+    if main:  # the other processes of a multi-GPU run log nothing
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(run_id + "\n")
+    return run_id
+
+
+def make_loggers(cfg: Config, fold: int, fold_dir: Path, resume: bool = False, main: bool = True) -> list[Logger]:
     from lightning.pytorch.loggers import CSVLogger, WandbLogger
 
     # A new logs/version_<n>/ per attempt: a resumed fold keeps the log of the epochs before the interruption.
@@ -67,19 +82,30 @@ def make_loggers(cfg: Config, fold: int, fold_dir: Path) -> list[Logger]:
         loggers.append(MLFlowLogger(experiment_name=cfg.experiment, run_name=f"fold{fold}", tracking_uri=uri))
     mode = wandb_mode(cfg)
     if mode != "disabled":
-        loggers.append(
-            WandbLogger(
-                project=cfg.wandb.project,
-                entity=cfg.wandb.entity,
-                group=cfg.experiment,
-                job_type="train",
-                name=f"fold{fold}",
-                save_dir=str(cfg.experiment_dir),
-                offline=mode == "offline",
-                config=cfg.to_dict(),
-            )
+        wandb_logger = WandbLogger(
+            project=cfg.wandb.project,
+            entity=cfg.wandb.entity,
+            group=cfg.experiment,
+            job_type="train",
+            name=f"fold{fold}",
+            save_dir=str(cfg.experiment_dir),
+            offline=mode == "offline",
+            config=cfg.to_dict(),
+            id=wandb_run_id(fold_dir, resume, main),
+            resume="allow",
         )
+        # The run's summary would keep the last epoch's value; the best is the one the fold keeps.
+        wandb_logger.experiment.define_metric(f"val/{cfg.metric}", summary=METRICS[cfg.metric].mode)
+        wandb_logger.experiment.define_metric("val/loss", summary="min")
+        loggers.append(wandb_logger)
     return loggers
+
+
+def offline_sync_hint(cfg: Config) -> str | None:
+    """The command that uploads the experiment's offline W&B runs, when W&B runs offline."""
+    if wandb_mode(cfg) != "offline":
+        return None
+    return f"W&B ran offline; to upload its runs: wandb sync {cfg.experiment_dir / 'wandb'}/offline-run-*"
 
 
 def finish_wandb_run(summary: dict | None = None) -> None:
