@@ -4,6 +4,7 @@ its public leaderboard score where the Kaggle CLI lists a submission whose messa
 python report.py                      outputs/
 python report.py --output_dir runs    another folder of experiments
 python report.py --competition ""     without asking Kaggle for the scores
+python report.py --details EXP        what each fold of EXP was trained with: commit, libraries, config changes
 """
 
 import argparse
@@ -14,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 
 from {{ cookiecutter.module_name }} import cli
 from {{ cookiecutter.module_name }}.kaggle_cli import COMPETITION
-from {{ cookiecutter.module_name }}.report import print_report
+from {{ cookiecutter.module_name }}.report import print_details, print_report
 
 
 @cli.entry
@@ -22,7 +23,10 @@ def main(argv: list[str] | None = None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output_dir", default="outputs", help="the folder holding one folder per experiment")
     parser.add_argument("--competition", default=COMPETITION, help="the Kaggle competition's slug, for its scores")
+    parser.add_argument("--details", metavar="EXPERIMENT", help="one experiment's commits, libraries, config changes")
     args = parser.parse_args(argv)
+    if args.details:
+        return print_details(args.output_dir, args.details)
     return print_report(args.output_dir, args.competition)
 
 

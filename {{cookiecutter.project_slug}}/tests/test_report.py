@@ -1,7 +1,10 @@
 """Pictures of the OOF after a CV run, and the report that compares experiments."""
 
 import json
+import shutil
+import subprocess
 from dataclasses import replace
+from importlib.metadata import version
 
 import numpy as np
 import pandas as pd
@@ -9,8 +12,9 @@ import pytest
 from conftest import TINY, make_cfg
 from PIL import Image
 
-from {{ cookiecutter.module_name }} import report
+from {{ cookiecutter.module_name }} import provenance, report
 from {{ cookiecutter.module_name }}.cv import train
+from {{ cookiecutter.module_name }}.fold import start_fold_dir
 from {{ cookiecutter.module_name }}.plots import save_oof_plots
 from {{ cookiecutter.module_name }}.problem import Problem
 from {{ cookiecutter.module_name }}.report import experiments
@@ -114,3 +118,38 @@ def test_the_report_puts_the_best_public_score_beside_each_submitted_cv(two_runs
     assert "lb" not in table
     printed = capsys.readouterr().out
     assert "no leaderboard scores: the Kaggle CLI could not list digit-recognizer's submissions" in printed
+
+
+def test_each_fold_records_its_commit_libraries_and_config_changes(tiny, tmp_path, monkeypatch, capsys):
+    project = tmp_path / "project"  # a project in git, with the task's shipped config
+    shutil.copytree(provenance.PROJECT / "configs", project / "configs")
+
+    def git(*args):
+        command = ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args]
+        return subprocess.run(command, cwd=project, check=True, capture_output=True, text=True).stdout.strip()
+
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-qm", "first")
+    monkeypatch.setattr(provenance, "PROJECT", project)
+    cfg = replace(tiny, optim=replace(tiny.optim, lr=0.01))
+    start_fold_dir(cfg, 0, resume=False)  # what train.py does before a fold trains
+    record = json.loads((cfg.fold_dir(0) / "provenance.json").read_text())
+    first = git("rev-parse", "HEAD")
+    assert record["commit"] == first and record["dirty"] is False
+    assert record["versions"]["torch"] == version("torch") and record["versions"]["lightning"] == version("lightning")
+    assert "optim.lr: 0.003 -> 0.01" in record["config_changes"]
+
+    (project / "configs" / "mine.yaml").write_text("experiment: mine\n")  # a new file, not committed
+    start_fold_dir(cfg, 1, resume=False)
+    assert json.loads((cfg.fold_dir(1) / "provenance.json").read_text())["dirty"] is True
+    git("add", ".")
+    git("commit", "-qm", "second")
+    start_fold_dir(cfg, 2, resume=False)
+    second = git("rev-parse", "HEAD")
+    # Folds trained from different code show in the report, and in the details of the experiment.
+    assert report.commits(cfg.experiment_dir) == ", ".join(sorted([first[:7], f"{first[:7]}+", second[:7]]))
+    report_main(["--output_dir", str(cfg.output_dir), "--details", cfg.experiment])
+    printed = capsys.readouterr().out
+    assert f"fold0: commit {first}\n" in printed and f"fold1: commit {first} with changes not committed" in printed
+    assert "optim.lr: 0.003 -> 0.01" in printed

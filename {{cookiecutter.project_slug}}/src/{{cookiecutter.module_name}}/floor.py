@@ -22,6 +22,7 @@ from .folds import check_folds_can_train, save_folds
 from .metrics import get_metric
 from .oof import oof_table
 from .problem import Problem
+from .provenance import write_provenance
 from .submission import submission_table, write_submission
 from .tasks import get_task
 
@@ -100,6 +101,7 @@ def fit_floor(cfg: Config, model: str | None = None) -> dict:
     }
     folder = cfg.experiment_dir
     save_config(cfg, folder / layout.CONFIG)
+    write_provenance(cfg, folder / layout.PROVENANCE)
     write_csv(oof_table(cfg, problem, train_rows, oof), layout.oof(folder))
     submission = submission_table(cfg, competition, test)
     write_submission(cfg, competition, submission, folder / layout.SUBMISSION)

@@ -28,6 +28,7 @@ from .fold_state import FoldResult, check_same_config
 from .inference import describe_net, predict_loader
 from .module import CompetitionModule
 from .oof import FoldPredictions, oof_table, suffix
+from .provenance import write_provenance
 from .tasks import get_task
 from .tracking import check_loggers, finish_wandb_run, make_loggers
 from .trainer import best_checkpoint, check_hardware, make_trainer
@@ -98,6 +99,7 @@ def start_fold_dir(cfg: Config, fold: int, resume: bool) -> Path | None:
         # Old checkpoints would make ModelCheckpoint write best-v1.ckpt beside a stale best.ckpt.
         shutil.rmtree(out, ignore_errors=True)
         save_config(cfg, out / layout.CONFIG)
+        write_provenance(cfg, out / layout.PROVENANCE)
     return ckpt
 
 

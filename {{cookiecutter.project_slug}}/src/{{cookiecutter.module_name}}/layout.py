@@ -4,6 +4,7 @@ outputs/.cache/                the decoded-image caches (tasks/vision/cache.py),
 outputs/<experiment>/
     config.yaml                the resolved config
     fold<k>/config.yaml        the config the fold was trained with
+    fold<k>/provenance.json    the git commit, library versions and config changes it was trained with
     fold<k>/checkpoints/       best.ckpt, chosen on the validation metric (or the top-k epoch<n>.ckpt, to
                                average), and last.ckpt, written after every epoch, for --resume
     fold<k>/model.safetensors  the chosen weights, for inference without Lightning
@@ -19,7 +20,7 @@ outputs/<experiment>/
     *.png                      pictures of the OOF: confusion matrix, ROC/PR, residuals, scores per fold
     submission.csv             written by predict.py
 outputs/<experiment>_floor/    baseline.py's scikit-learn floor on the same folds: config.yaml, oof.csv, cv.json,
-                               submission.csv
+                               submission.csv, provenance.json
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ CONFIG = "config.yaml"
 WEIGHTS = "model.safetensors"
 METRICS = "metrics.json"
 CV = "cv.json"
+PROVENANCE = "provenance.json"
 SUBMISSION = "submission.csv"
 CHECKPOINTS = "checkpoints"
 BEST, LAST = "best", "last"  # checkpoint names, without .ckpt

@@ -12,6 +12,7 @@ import yaml
 
 from . import layout
 from .kaggle_cli import leaderboard_scores
+from .provenance import read_provenance
 
 
 def number(value) -> str:
@@ -40,6 +41,14 @@ def tricks(config: dict) -> str:
     return ", ".join(used)
 
 
+def commits(folder: Path) -> str:
+    """The short git commits the experiment's folds (or its floor) were trained at; '+' marks changes that
+    were not committed. More than one means its folds come from different code."""
+    paths = [*sorted(folder.glob(f"*/{layout.PROVENANCE}")), folder / layout.PROVENANCE]
+    records = [record for path in paths if (record := read_provenance(path)) and record.get("commit")]
+    return ", ".join(sorted({record["commit"][:7] + ("+" if record.get("dirty") else "") for record in records}))
+
+
 def experiments(output_dir: str | Path, lb: dict[str, list[float]] | None = None) -> pd.DataFrame:
     """One row per experiment with a cv.json, sorted by metric, then best CV first (by the metric's direction);
     with `lb` (public scores by submission message), each experiment's best leaderboard score beside its CV."""
@@ -66,13 +75,14 @@ def experiments(output_dir: str | Path, lb: dict[str, list[float]] | None = None
                 "folds": len(result["folds"]),
                 "model": "scikit-learn" if floor else config["model"]["name"],
                 "tricks": used,
+                "commit": commits(cv_json.parent),
                 "higher_is_better": result["higher_is_better"],
                 "floor": floor,
                 "competition": f"{config['data']['dir']} {config['cv']}",  # the floor is of the same rows and folds
             }
         )
     columns = ["experiment", "metric", "cv", *(["lb"] if lb else [])]
-    columns += ["vs floor", "fold std", "folds", "model", "tricks"]
+    columns += ["vs floor", "fold std", "folds", "model", "tricks", "commit"]
     table = pd.DataFrame(rows, columns=[*columns, "higher_is_better", "floor", "competition"])
     if table.empty:
         return table[columns]
@@ -89,6 +99,24 @@ def experiments(output_dir: str | Path, lb: dict[str, list[float]] | None = None
 
 def best(scores: list[float], higher_is_better: bool) -> float | None:
     return (max if higher_is_better else min)(scores) if scores else None
+
+
+def print_details(output_dir: str | Path, experiment: str) -> dict:
+    """What each fold of one experiment was trained with: commit, library versions, config changes."""
+    folder = Path(output_dir) / experiment
+    paths = [*sorted(folder.glob(f"*/{layout.PROVENANCE}")), folder / layout.PROVENANCE]
+    records = {path.parent.name: record for path in paths if (record := read_provenance(path))}
+    if not records:
+        print(f"no {layout.PROVENANCE} under {folder}/: is the experiment's name right, and was it trained?")
+    for name, record in records.items():
+        dirty = " with changes not committed" if record.get("dirty") else ""
+        print(f"{name}: commit {record.get('commit') or 'unknown (not a git repository)'}{dirty}")
+        print("  " + ", ".join(f"{library} {number}" for library, number in record.get("versions", {}).items()))
+        changes = record.get("config_changes")
+        print("  config vs the task's default: " + ("unknown" if changes is None else f"{len(changes)} changes"))
+        for change in changes or []:
+            print(f"    {change}")
+    return records
 
 
 def print_report(output_dir: str | Path, competition: str = "") -> pd.DataFrame:
