@@ -1,7 +1,9 @@
-"""Remove what the chosen task does not use, then print the next steps."""
+"""Remove what the chosen task does not use, record the answers in .cruft.json, then print the next steps."""
 
 import json
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
 ANSWERS = json.loads({{ cookiecutter | tojson | tojson }})
@@ -40,13 +42,57 @@ def prune_cells(notebook: Path, tag: str) -> None:
     notebook.write_text(json.dumps(content, indent=1, ensure_ascii=False) + "\n")
 
 
+# cookiecutter's short names for git hosts, as cruft needs them spelt out
+ABBREVIATIONS = {"gh": "https://github.com/{}.git", "gl": "https://gitlab.com/{}.git", "bb": "https://bitbucket.org/{}"}
+MACHINE_KEYS = ("_output_dir", "_repo_dir", "_checkout")  # where this bake ran, not what it answered
+
+
+def template_source(answers: dict) -> tuple[str, str | None]:
+    """The template as cruft clones it (a git URL, or a local folder made absolute), and its commit, or None
+    where the template is not a git repository."""
+    template = answers["_template"]
+    prefix, _, rest = template.partition(":")
+    if prefix in ABBREVIATIONS and rest:
+        template = ABBREVIATIONS[prefix].format(rest)
+    repo = Path(answers["_repo_dir"]).expanduser()
+    if not repo.is_absolute():  # a local template named from the folder cookiecutter was run in
+        repo = Path(os.environ.get("PWD", ".")) / repo
+        template = str(repo.resolve())
+    try:
+        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return template, None
+    return template, done.stdout.strip() if done.returncode == 0 else None
+
+
+def write_cruft_state(root: Path, answers: dict) -> str | None:
+    """.cruft.json as `cruft create` writes it, so that `cruft update` can bring in the template's later
+    commits; the template's commit, or None where it has none."""
+    template, commit = template_source(answers)
+    context = {key: value for key, value in answers.items() if key not in MACHINE_KEYS}
+    state = {
+        "template": template,
+        "commit": commit,
+        "checkout": answers.get("_checkout"),
+        "context": {"cookiecutter": {**context, "_template": template, "_commit": commit}},
+        "directory": None,
+    }
+    (root / ".cruft.json").write_text(json.dumps(state, indent=2, ensure_ascii=False) + "\n")
+    return commit
+
+
 if __name__ == "__main__":
     prune(Path.cwd(), ANSWERS["task"])
-    print(f"""
+    # cruft renders the template itself (create, diff, update: no _repo_dir in the answers) and writes
+    # .cruft.json; its renders print nothing.
+    if "_repo_dir" in ANSWERS:
+        if write_cruft_state(Path.cwd(), ANSWERS) is None:
+            print("The template is not a git repository: `cruft link <template URL>` connects this project to it.")
+        print(f"""
 Created {ANSWERS['project_slug']}/ ({ANSWERS['task']}). Next steps:
 
     cd {ANSWERS['project_slug']}
-    make setup                 # virtual environment with the pinned dependencies (.venv)
+    make setup                 # .venv with exactly the libraries of uv.lock
     make train                 # fold 0 on the embedded demo competition
     make cv                    # every fold, oof.csv and cv.json
     make predict               # submission.csv from the trained folds

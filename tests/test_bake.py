@@ -122,7 +122,7 @@ def test_no_file_is_left_unrendered(baked):
 
 def test_answers_and_template_version_are_recorded(cookies):
     result = cookies.bake(extra_context={"project_name": "Leaf Disease", "n_folds": "4", "seed": "7", "task": "nlp"})
-    recorded = json.loads((result.project_path / ".cookiecutter.json").read_text())["cookiecutter"]
+    recorded = json.loads((result.project_path / ".cruft.json").read_text())["context"]["cookiecutter"]
     template = json.loads((TEMPLATE / "cookiecutter.json").read_text())
     assert recorded["_template_version"] == template["_template_version"]
     assert (recorded["project_slug"], recorded["module_name"], recorded["n_folds"], recorded["task"]) == (
