@@ -23,7 +23,7 @@ from {{ cookiecutter.module_name }}.demo import tiny_t5_config, train_tokenizer,
 from {{ cookiecutter.module_name }}.fold import build_fold
 from {{ cookiecutter.module_name }}.inference import load_fold_model, predict
 from {{ cookiecutter.module_name }}.tasks import get_task
-from {{ cookiecutter.module_name }}.tasks.text.models import TextModel
+from {{ cookiecutter.module_name }}.tasks.text.models import Text2TextModel, TextModel
 
 ONE_EPOCH = {"max_epochs": 1, "num_sanity_val_steps": 0}
 
@@ -293,6 +293,10 @@ def test_pretrained_t5_weights_load_from_a_local_folder(cfg, t5_dir, tmp_path):
     loaded = net.backbone.state_dict()
     for name, tensor in saved.encoder.state_dict().items():
         torch.testing.assert_close(loaded[f"encoder.{name}"], tensor)
+    # from_pretrained's eval mode would train with dropout off: Lightning 2.6 leaves each module's mode as is
+    assert all(module.training for module in net.modules())
+    writer = Text2TextModel(replace(cfg.model, name=str(folder), pretrained=True, mode="text2text"), ("a", "b"))
+    assert all(module.training for module in writer.modules())
 
 
 def test_the_demo_tokenizer_is_the_same_on_every_run(docstrings_dir, tmp_path):

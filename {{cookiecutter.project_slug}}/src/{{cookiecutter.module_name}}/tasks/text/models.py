@@ -79,8 +79,8 @@ class TextModel(nn.Module):
         super().__init__()
         config = model_config(cfg)
         encoder = T5_ENCODERS.get(config.model_type)
-        if cfg.pretrained:
-            self.backbone = (encoder or AutoModel).from_pretrained(cfg.name)
+        if cfg.pretrained:  # from_pretrained returns eval mode, dropout off, and Lightning keeps modules' modes
+            self.backbone = (encoder or AutoModel).from_pretrained(cfg.name).train()
         else:  # T5EncoderModel changes the config it is given
             self.backbone = encoder(copy.deepcopy(config)) if encoder else AutoModel.from_config(config)
         _gradient_checkpointing(self.backbone, cfg)
@@ -109,8 +109,8 @@ class Text2TextModel(nn.Module):
     def __init__(self, cfg: ModelConfig, classes: tuple):
         super().__init__()
         self.tokenizer = load_tokenizer(cfg)
-        if cfg.pretrained:
-            self.backbone = AutoModelForSeq2SeqLM.from_pretrained(cfg.name)
+        if cfg.pretrained:  # in training mode, as above
+            self.backbone = AutoModelForSeq2SeqLM.from_pretrained(cfg.name).train()
         else:
             self.backbone = AutoModelForSeq2SeqLM.from_config(copy.deepcopy(model_config(cfg)))
         _gradient_checkpointing(self.backbone, cfg)
