@@ -1,12 +1,13 @@
 #!/bin/bash
 # The issue-18 check: on each real subset, the scikit-learn floor and the shipped recipe's CV on the same folds,
 # each timed, then one report. usage: bash verify.sh BAKED_PROJECT [OUTPUT_DIR]   (after build_all.sh)
+# DATASETS="fortune_topics" bash verify.sh ...  runs some of them.
 set -e
 S="$(cd "$(dirname "$0")" && pwd)"
 cd "$1"; OUT="${2:-/tmp/real18/sub_outputs}"
 export WANDB_MODE=disabled
 .venv/bin/python "$S/subsets.py" .
-for c in opencv_digits icon_context fortune_topics wordnet_lexnames; do
+for c in ${DATASETS:-opencv_digits icon_context fortune_topics wordnet_lexnames}; do
   cfg=/tmp/real18/configs/sub_$c.yaml
   /usr/bin/time -f "$c floor %e s" .venv/bin/python baseline.py --config $cfg --output_dir "$OUT" 2>&1 | tail -2
   /usr/bin/time -f "$c deep %e s" .venv/bin/python train.py --config $cfg --fold all --output_dir "$OUT" \
