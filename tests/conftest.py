@@ -20,6 +20,7 @@ def offline_env(tmp_path: Path) -> dict[str, str]:
         "WANDB_DIR": str(tmp_path),
         "WANDB_CACHE_DIR": str(tmp_path),
         "WANDB_CONFIG_DIR": str(tmp_path),
+        "WANDB_DATA_DIR": str(tmp_path),
         "NO_ALBUMENTATIONS_UPDATE": "1",
         "HF_HUB_OFFLINE": "1",
         "MPLBACKEND": "Agg",

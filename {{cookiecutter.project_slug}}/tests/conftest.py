@@ -13,6 +13,7 @@ for name, value in {
     "WANDB_DIR": _scratch,
     "WANDB_CACHE_DIR": _scratch,
     "WANDB_CONFIG_DIR": _scratch,
+    "WANDB_DATA_DIR": _scratch,  # where offline runs stage their tables' files
     "WANDB_SILENT": "true",
     "NO_ALBUMENTATIONS_UPDATE": "1",
     "HF_HUB_OFFLINE": "1",

@@ -1,6 +1,7 @@
 import json
 import os
 from dataclasses import replace
+from pathlib import Path
 
 import lightning as L
 import pandas as pd
@@ -158,7 +159,48 @@ def test_wandb_offline_writes_one_run_per_fold_and_one_for_the_cv(digits_dir, tm
     assert all(any(name in content for content in contents) for name in names)
     assert all(cfg.experiment.encode() in content for content in contents)  # the group
     images = {path.name.split("_")[0] for path in cfg.experiment_dir.glob("wandb/*/files/media/images/cv/*.png")}
-    assert images == {"confusion", "fold"}  # the OOF plots, in the cv run
+    assert {"confusion", "fold"} <= images  # the OOF plots, in the cv run
+    # The worst OOF rows, worst first, each with its image, for error analysis
+    [table] = [table for run in runs if (table := logged_table(run, "worst_oof"))]  # in the cv run alone
+    assert table["columns"] == ["id", "fold", "label", *[f"prob_{k}" for k in range(10)], "error", "input"]
+    errors = [row[-2] for row in table["data"]]
+    oof = pd.read_csv(cfg.experiment_dir / "oof.csv")
+    truth = oof.filter(like="prob_").to_numpy()[range(len(oof)), oof.label]
+    assert len(errors) == 32 and errors == sorted(errors, reverse=True) and errors[0] == pytest.approx(1 - truth.min())
+    assert all(row[-1]["_type"] == "image-file" for row in table["data"])
+
+
+def logged_table(run_dir, key):
+    """A table an offline run logged, as W&B staged it to upload with its images (an artifact of the run)."""
+    for record in wandb_records(run_dir):
+        if record.HasField("artifact") and f"-cv{key}-" in record.artifact.name:  # run-<id>-cv<key>-<suffix>
+            entry = next(e for e in record.artifact.manifest.contents if e.path.endswith(".table.json"))
+            return json.loads(Path(entry.local_path).read_text())
+    return None
+
+
+def test_a_sweep_trial_trains_each_fold_in_its_own_run_and_reports_the_cv_to_the_trial(tiny, monkeypatch):
+    from {{ cookiecutter.module_name }} import tracking
+
+    monkeypatch.setattr(tracking, "SWEEP_TRIAL", {})
+    for name, value in (("WANDB_MODE", "offline"), ("WANDB_SWEEP_ID", "sweep1"), ("WANDB_RUN_ID", "trial1")):
+        monkeypatch.setenv(name, value)  # as a W&B agent starts a trial
+    cfg = replace(tiny, cv=replace(tiny.cv, n_folds=2))
+    cv = train(cfg, folds=[0, 1])["cv"]
+    runs = {}
+    for folder in (cfg.experiment_dir / "wandb").glob("offline-run-*"):
+        records = wandb_records(folder)
+        run = next(record.run for record in records if record.HasField("run"))
+        summary = {
+            item.key: item.value_json
+            for record in records
+            if record.HasField("summary")
+            for item in record.summary.update
+        }
+        runs[run.run_id] = (run.sweep_id, summary)
+    trial = runs.pop("trial1")
+    assert trial[0] == "sweep1" and json.loads(trial[1]["cv/accuracy"]) == pytest.approx(cv["cv"])
+    assert len(runs) == 2 and all(sweep == "" for sweep, _ in runs.values())  # the folds: not trials of the sweep
 
 
 def test_metric_direction_sets_the_checkpoint_mode(tiny):

@@ -4,6 +4,7 @@ fold is finished, their merge into oof.csv and cv.json, and the table printed at
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from .errors import DataError
 from .fold_state import FoldResult, check_same_config
 from .metrics import get_metric
 from .problem import Problem
+from .tasks import get_task
 from .tracking import log_cv
 
 # The other predictions a fold may score beside its chosen weights (with TTA when on), and their column titles.
@@ -104,10 +106,29 @@ def merge_oof(cfg: Config, competition: Competition) -> dict | None:
     write_csv(oof, layout.oof(cfg.experiment_dir))
     from .plots import save_oof_plots  # matplotlib, imported once every fold is trained
 
-    log_cv(cfg, summary, save_oof_plots(competition.problem, oof, summary, cfg.experiment_dir))
+    plots = save_oof_plots(competition.problem, oof, summary, cfg.experiment_dir)
+    log_cv(cfg, summary, plots, worst_rows(cfg, competition, oof))
     # Last: cv.json marks the merge as complete, so a run killed before it merges again next time.
     write_json(summary, cfg.experiment_dir / layout.CV)
     return summary
+
+
+WORST_ROWS = 32
+
+
+def worst_rows(cfg: Config, competition: Competition, oof: pd.DataFrame) -> Callable[[], pd.DataFrame]:
+    """The OOF's worst-predicted rows, worst first, each with its input (an image or a text), for error
+    analysis in the W&B cv run; made only when W&B logs (the inputs are read then)."""
+
+    def table() -> pd.DataFrame:
+        problem = competition.problem
+        errors = problem.row_errors(oof, oof[problem.pred_columns].to_numpy())
+        order = np.argsort(-errors, kind="stable")[:WORST_ROWS]
+        worst = oof.iloc[order].reset_index(drop=True).assign(error=errors[order])
+        rows = competition.train.set_index(cfg.data.id_col, drop=False).loc[worst[cfg.data.id_col]]
+        return worst.assign(input=get_task(cfg).examples(cfg, rows))
+
+    return table
 
 
 def print_table(cfg: Config, summary: dict) -> None:

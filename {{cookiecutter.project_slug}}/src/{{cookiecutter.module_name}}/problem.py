@@ -119,6 +119,14 @@ class Problem:
             return SmoothedBCEWithLogits(label_smoothing)
         return nn.MSELoss()
 
+    def row_errors(self, rows: pd.DataFrame, preds: np.ndarray) -> np.ndarray:
+        """How wrong each row's prediction is, for finding the worst: one minus the true class's probability,
+        or the mean absolute difference from the targets (binary, multilabel, regression)."""
+        targets = self.encode(rows)
+        if self.kind == "multiclass":
+            return 1 - preds[np.arange(len(preds)), targets]
+        return np.abs(preds - targets).mean(axis=1)
+
     def labels(self, preds: np.ndarray) -> np.ndarray:
         """Hard predictions in the competition's terms: class labels, 0/1 per label, or the values."""
         if self.kind == "multiclass":

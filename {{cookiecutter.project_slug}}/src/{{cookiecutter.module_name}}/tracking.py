@@ -12,6 +12,7 @@ import importlib.util
 import netrc
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -21,9 +22,11 @@ from .config import Config, ConfigError
 from .metrics import METRICS
 
 if TYPE_CHECKING:  # Lightning's loggers are imported where a fold makes them, not by the CV merge
+    import pandas as pd
     from lightning.pytorch.loggers import Logger
 
 PACKAGES = {"tensorboard": ("tensorboard", "tensorboardX"), "mlflow": ("mlflow",)}  # either one will do
+SWEEP_TRIAL: dict[str, str] = {}  # a W&B sweep agent's trial: its run id and sweep id (take_sweep_trial)
 
 
 def has_wandb_credentials() -> bool:
@@ -54,6 +57,17 @@ def check_loggers(cfg: Config) -> None:
             )
 
 
+def take_sweep_trial() -> dict[str, str]:
+    """Under a W&B sweep agent, the trial's run and sweep ids, taken out of the environment on the first call
+    (after the config has read WANDB_RUN_ID). Left there, wandb.init would give every fold's run the trial's
+    id: all folds in one run. The folds log to runs of their own, and the CV, the trial's metric, to the
+    trial's run (log_cv)."""
+    for key in ("WANDB_RUN_ID", "WANDB_SWEEP_ID"):
+        if key in os.environ:
+            SWEEP_TRIAL[key] = os.environ.pop(key)
+    return SWEEP_TRIAL
+
+
 def wandb_run_id(fold_dir: Path, resume: bool, main: bool) -> str:
     """The fold's W&B run id: the one kept in its folder when resuming, else a new one, kept there."""
     path = fold_dir / layout.WANDB_RUN_ID
@@ -82,6 +96,7 @@ def make_loggers(cfg: Config, fold: int, fold_dir: Path, resume: bool = False, m
         loggers.append(MLFlowLogger(experiment_name=cfg.experiment, run_name=f"fold{fold}", tracking_uri=uri))
     mode = wandb_mode(cfg)
     if mode != "disabled":
+        take_sweep_trial()
         wandb_logger = WandbLogger(
             project=cfg.wandb.project,
             entity=cfg.wandb.entity,
@@ -118,14 +133,20 @@ def finish_wandb_run(summary: dict | None = None) -> None:
         wandb.finish()
 
 
-def log_cv(cfg: Config, result: dict, plots: list[Path] = ()) -> None:
-    """One more run in the experiment's group, holding the CV score, the per-fold table and the OOF plots."""
+def log_cv(cfg: Config, result: dict, plots: list[Path] = (), worst: Callable[[], pd.DataFrame] | None = None) -> None:
+    """One more run in the experiment's group, holding the CV score, the per-fold table, the OOF plots and a
+    table of the worst OOF rows with their inputs (`worst` makes it): in a sweep, the trial's own run, whose
+    `cv/<metric>` the sweep optimizes."""
     mode = wandb_mode(cfg)
     if mode == "disabled":
         return
     import wandb
 
+    trial = take_sweep_trial()
+    sweep = wandb.Settings(sweep_id=trial["WANDB_SWEEP_ID"]) if "WANDB_SWEEP_ID" in trial else None
     with wandb.init(
+        id=trial.get("WANDB_RUN_ID"),
+        settings=sweep,
         project=cfg.wandb.project,
         entity=cfg.wandb.entity,
         group=cfg.experiment,
@@ -145,3 +166,6 @@ def log_cv(cfg: Config, result: dict, plots: list[Path] = ()) -> None:
         )
         table = wandb.Table(columns=["fold", cfg.metric], data=[[k, s] for k, s in enumerate(result["folds"])])
         run.log({"cv/folds": table, **{f"cv/{path.stem}": wandb.Image(str(path)) for path in plots}})
+        if worst is not None:
+            rows = worst()
+            run.log({"cv/worst_oof": wandb.Table(columns=list(rows.columns), data=rows.to_numpy().tolist())})

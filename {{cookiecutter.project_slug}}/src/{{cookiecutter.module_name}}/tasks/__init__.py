@@ -81,6 +81,10 @@ class Task:
         """A batch's predictions, [rows, outputs]: probabilities, or values for regression."""
         raise NotImplementedError
 
+    def examples(self, cfg: Config, rows: pd.DataFrame) -> list:
+        """Each training row's input as W&B shows it (the OOF's worst rows, in the cv run): an image or a text."""
+        raise NotImplementedError
+
     def auto_choices(self) -> list:
         """(dotted key, chooser) of the task's own `auto` keys, in order; a chooser takes the config and the
         competition and returns (value, why). auto.py runs them before its own, and prints and saves each."""

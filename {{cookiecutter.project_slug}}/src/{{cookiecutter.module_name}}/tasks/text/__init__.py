@@ -80,6 +80,9 @@ class TextTask(Task):
     def auto_choices(self) -> list:
         return [("optim.backbone_lr", encoder_lr), ("optim.layer_decay", layer_decay)]
 
+    def examples(self, cfg: Config, rows: pd.DataFrame) -> list:
+        return [text[:2000] for text in self.floor_inputs(cfg, rows, "train")]  # the texts, as the floor reads them
+
     def floor_inputs(self, cfg: Config, rows: pd.DataFrame, split: str) -> Any:
         return rows[cfg.data.text_cols].fillna("").astype(str).agg("\n".join, axis=1).tolist()
 

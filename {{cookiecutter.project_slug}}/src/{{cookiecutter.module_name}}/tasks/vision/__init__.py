@@ -67,6 +67,11 @@ class VisionTask(Task):
     def auto_choices(self) -> list:
         return auto.CHOICES
 
+    def examples(self, cfg: Config, rows: pd.DataFrame) -> list:
+        import wandb
+
+        return [wandb.Image(str(path)) for path in image_paths(cfg, rows, "train")]
+
     def floor_inputs(self, cfg: Config, rows: pd.DataFrame, split: str) -> Any:
         return floor.pixels(cfg, rows, split)
 
