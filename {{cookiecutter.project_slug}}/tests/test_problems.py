@@ -49,6 +49,19 @@ def test_binary_targets_and_labels_use_the_sorted_classes():
     assert problem.labels(np.array([[0.9], [0.2]])).ravel().tolist() == ["odd", "even"]
 
 
+def test_row_errors_rank_the_worst_predictions_of_each_problem_type():
+    """The W&B cv run's table of the worst OOF rows sorts by these."""
+    rows = pd.DataFrame({"y": ["a", "b", "c"]})
+    multiclass = Problem.from_train("multiclass", ["y"], rows, "train.csv")
+    probs = np.array([[0.7, 0.2, 0.1], [0.6, 0.3, 0.1], [0.1, 0.1, 0.8]])
+    np.testing.assert_allclose(multiclass.row_errors(rows, probs), [0.3, 0.7, 0.2])  # 1 - P(true class)
+    binary = Problem.from_train("binary", ["y"], rows.iloc[:2], "train.csv")
+    np.testing.assert_allclose(binary.row_errors(rows.iloc[:2], np.array([[0.4], [0.9]])), [0.4, 0.1])
+    values = pd.DataFrame({"u": ["1.0", "2.0"], "v": ["0", "4"]})
+    regression = Problem.from_train("regression", ["u", "v"], values, "train.csv")
+    np.testing.assert_allclose(regression.row_errors(values, np.array([[1.5, 0.5], [2.0, 1.0]])), [0.5, 1.5])
+
+
 def test_smoothed_binary_targets_move_towards_one_half():
     loss = Problem("binary", ("y",), ("a", "b")).loss(label_smoothing=0.2)
     logits, targets = torch.tensor([[0.3], [-1.0]]), torch.tensor([[1.0], [0.0]])
