@@ -76,6 +76,7 @@ def write_cruft_state(root: Path, answers: dict) -> str | None:
         "checkout": answers.get("_checkout"),
         "context": {"cookiecutter": {**context, "_template": template, "_commit": commit}},
         "directory": None,
+        "skip": ["uv.lock"],  # the project's own lock: `make lock` after an update, not a patch of it
     }
     (root / ".cruft.json").write_text(json.dumps(state, indent=2, ensure_ascii=False) + "\n")
     return commit

@@ -2,7 +2,7 @@
 # The issue-18 check: on each real subset, the scikit-learn floor and the shipped recipe's CV on the same folds,
 # each timed, then one report. usage: bash verify.sh BAKED_PROJECT [OUTPUT_DIR]   (after build_all.sh)
 # DATASETS="fortune_topics" bash verify.sh ...  runs some of them.
-set -e
+set -eo pipefail
 S="$(cd "$(dirname "$0")" && pwd)"
 cd "$1"; OUT="${2:-/tmp/real18/sub_outputs}"
 export WANDB_MODE=disabled

@@ -180,8 +180,11 @@ def logged_table(run_dir, key):
 
 
 def test_a_sweep_trial_trains_each_fold_in_its_own_run_and_reports_the_cv_to_the_trial(tiny, monkeypatch):
+    import wandb
+
     from {{ cookiecutter.module_name }} import tracking
 
+    wandb.teardown()  # W&B reads the environment at its first run in a process: this test's is the first
     monkeypatch.setattr(tracking, "SWEEP_TRIAL", {})
     for name, value in (("WANDB_MODE", "offline"), ("WANDB_SWEEP_ID", "sweep1"), ("WANDB_RUN_ID", "trial1")):
         monkeypatch.setenv(name, value)  # as a W&B agent starts a trial
@@ -201,6 +204,8 @@ def test_a_sweep_trial_trains_each_fold_in_its_own_run_and_reports_the_cv_to_the
     trial = runs.pop("trial1")
     assert trial[0] == "sweep1" and json.loads(trial[1]["cv/accuracy"]) == pytest.approx(cv["cv"])
     assert len(runs) == 2 and all(sweep == "" for sweep, _ in runs.values())  # the folds: not trials of the sweep
+    assert os.environ["WANDB_RUN_ID"] == "trial1"  # put back: DDP's other processes read the experiment's name
+    wandb.teardown()
 
 
 def test_metric_direction_sets_the_checkpoint_mode(tiny):

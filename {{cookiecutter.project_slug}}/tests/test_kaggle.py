@@ -63,6 +63,6 @@ def test_leaderboard_scores_are_read_by_submission_message(tmp_path, monkeypatch
     cli = fake_cli(tmp_path, table)
     monkeypatch.setattr(kaggle_cli, "cli", lambda: str(cli))
     assert kaggle_cli.leaderboard_scores("digit-recognizer") == {"exp_a": [0.91, 0.95]}
-    assert (tmp_path / "args.txt").read_text() == "competitions submissions digit-recognizer --csv\n"
+    assert (tmp_path / "args.txt").read_text() == "competitions submissions digit-recognizer --csv --page-size 200\n"
     monkeypatch.setattr(kaggle_cli, "cli", lambda: None)  # no CLI installed
     assert kaggle_cli.leaderboard_scores("digit-recognizer") is None

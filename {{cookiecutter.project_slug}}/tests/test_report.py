@@ -81,7 +81,7 @@ def test_each_problem_gets_its_plots(kind, files, tmp_path):
 
 def test_the_report_lists_experiments_best_first_with_their_tricks(two_runs, capsys):
     first, second = two_runs
-    table = report_main(["--output_dir", first[0].output_dir])
+    table = report_main(["--output_dir", first[0].output_dir, "--competition", ""])  # not asking Kaggle
     best, worst = sorted(two_runs, key=lambda run: run[1]["cv"], reverse=True)
     assert table.experiment.tolist() == [best[0].experiment, worst[0].experiment]
     assert table.cv.tolist() == [best[1]["cv"], worst[1]["cv"]]

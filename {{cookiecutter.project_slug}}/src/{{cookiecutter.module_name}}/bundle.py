@@ -1,8 +1,10 @@
 """An experiment packed for a Kaggle notebook that predicts with the internet off.
 
 bundles/<experiment>/ holds what predict.py needs and nothing it must download: the package's code and
-predict.py, each trained fold's plain weights (model.safetensors) and the experiment's config, and for texts
-the tokenizer and config.json of the model. It becomes a Kaggle dataset with
+predict.py, each trained fold's plain weights (model.safetensors) and the experiment's config, for texts
+the tokenizer and config.json of the model, and wheels/: what Kaggle's notebook image lacks (omegaconf) or
+must have at our version (safetensors), installed with `pip install --no-index --find-links`. Prediction
+runs on the image's own torch, timm{% if cookiecutter.task != "vision" %}, transformers{% endif %} and albumentations. It becomes a Kaggle dataset with
 `kaggle datasets create -p bundles/<experiment> --dir-mode zip`; its kernel/ folder is a notebook that runs
 it (`kaggle kernels push -p bundles/<experiment>/kernel`), which is, in any notebook:
 
@@ -16,9 +18,12 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 import tempfile
 import tomllib
 from dataclasses import replace
+from importlib.metadata import version
 from pathlib import Path
 
 from . import layout
@@ -49,9 +54,28 @@ def find(name: str) -> Path:
 
 
 bundle, data = find({config}), find({sample})
+# What the image lacks, from the bundle's own wheels (the internet is off); the rest is the image's.
+wheels = sorted(str(wheel) for wheel in (bundle / "wheels").glob("*.whl"))
+subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-index", *wheels], check=True)
 command = [sys.executable, "predict.py", "--config", {config}, "--data.dir", str(data)]
 subprocess.run([*command, "--out", "/kaggle/working/submission.csv"], cwd=bundle, check=True)
 '''
+
+
+# Kaggle's notebook image brings its own torch, timm, transformers, albumentations, pandas and numpy; these
+# it lacks (omegaconf), or has at another version than the one the weights were written with (safetensors).
+WHEELHOUSE = ("omegaconf", "safetensors")
+KAGGLE_WHEELS = ["--platform", "manylinux2014_x86_64", "--python-version", "3.12", "--implementation", "cp"]
+
+
+def download_wheels(folder: Path) -> None:
+    """wheels/: WHEELHOUSE at this project's versions, built for Kaggle's Linux and Python (from PyPI)."""
+    pins = [f"{name}=={version(name)}" for name in WHEELHOUSE]
+    command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:", *KAGGLE_WHEELS]
+    done = subprocess.run([*command, "--dest", str(folder / "wheels"), *pins], capture_output=True, text=True)
+    if done.returncode != 0:
+        reason = (done.stderr.strip().splitlines() or ["pip failed"])[-1]
+        raise UserError(f"the bundle's wheels ({' '.join(pins)}) did not download from PyPI: {reason}")
 
 
 def slug(text: str) -> str:
@@ -77,6 +101,7 @@ def write_bundle(cfg: Config, folder: Path, competition: str, user: str) -> None
     get_task(cfg).write_bundle_files(cfg, bundled, folder)
     pins = tomllib.loads((PROJECT / "pyproject.toml").read_text())["project"]["dependencies"]
     (folder / "requirements.txt").write_text("\n".join(pins) + "\n")
+    download_wheels(folder)
     dataset = f"{user}/{slug(f'{PROJECT.name}-{cfg.experiment}')}"
     title = f"{PROJECT.name} {cfg.experiment}"[:50]
     metadata = {"title": title, "id": dataset, "licenses": [{"name": "CC0-1.0"}]}

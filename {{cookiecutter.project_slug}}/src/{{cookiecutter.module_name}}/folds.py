@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from iterstrat.ml_stratifiers import MultilabelStratifiedKFold
 from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, StratifiedKFold
 
 from .atomic import write_csv
@@ -69,6 +68,9 @@ def split_inputs(train: pd.DataFrame, cfg: Config, problem: Problem) -> tuple[pd
 
 def make_folds(train: pd.DataFrame, cfg: Config, problem: Problem) -> np.ndarray:
     """The fold index of every row of `train`; a split that cannot be made is refused, saying why."""
+    # Imported here: prediction reads the folds module, and Kaggle's notebook image has no iterstrat.
+    from iterstrat.ml_stratifiers import MultilabelStratifiedKFold
+
     n_folds, seed = cfg.cv.n_folds, cfg.seed
     strata, groups = split_inputs(train, cfg, problem)
     split = {

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 COMPETITION = "{{ cookiecutter.competition }}"  # the Kaggle slug answered when baking; may be empty
-TIMEOUT_S = 60
+TIMEOUT_S = 20  # the CLI logs in over the network; offline, report.py goes on without the scores
 
 
 def cli() -> str | None:
@@ -27,25 +27,34 @@ def cli() -> str | None:
     return str(beside) if beside.is_file() else shutil.which("kaggle")
 
 
+def config_dir() -> Path:
+    """Where the CLI keeps kaggle.json: KAGGLE_CONFIG_DIR, else ~/.kaggle, else (Linux) the XDG folder."""
+    if os.environ.get("KAGGLE_CONFIG_DIR"):
+        return Path(os.environ["KAGGLE_CONFIG_DIR"])
+    home = Path.home() / ".kaggle"
+    if home.exists() or not sys.platform.startswith("linux"):
+        return home
+    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "kaggle"
+
+
 def username() -> str | None:
-    """The Kaggle user name: from the environment or the CLI's files, else from the CLI itself (for a token)."""
+    """The Kaggle user name of the login the CLI uses, in its order: KAGGLE_USERNAME, an access token (whose
+    name the CLI asks Kaggle for), the legacy kaggle.json, then `kaggle auth login`'s credentials.json."""
     if os.environ.get("KAGGLE_USERNAME"):
         return os.environ["KAGGLE_USERNAME"]
     home = Path.home() / ".kaggle"
-    legacy = Path(os.environ.get("KAGGLE_CONFIG_DIR", home)) / "kaggle.json"
-    for path in (legacy, home / "credentials.json"):  # the second is written by `kaggle auth login`
+    tokens = [home / "access_token", home / "access_token.txt"]
+    if os.environ.get("KAGGLE_API_TOKEN") or any(path.is_file() for path in tokens):
+        done = run_cli(["config", "view"])
+        found = re.search(r"^- username: (\S+)", done.stdout if done else "", re.M)
+        return found.group(1) if found else None
+    for path in (config_dir() / "kaggle.json", home / "credentials.json"):
         try:
             name = json.loads(path.read_text()).get("username")
         except (OSError, ValueError, AttributeError):
             continue
         if name:
             return name
-    # An access token carries no name offline: the CLI asks Kaggle whose it is.
-    tokens = [home / "access_token", home / "access_token.txt"]
-    if os.environ.get("KAGGLE_API_TOKEN") or any(path.is_file() for path in tokens):
-        done = run_cli(["config", "view"])
-        found = re.search(r"^- username: (\S+)", done.stdout if done else "", re.M)
-        return found.group(1) if found else None
     return None
 
 
@@ -64,7 +73,7 @@ def run_cli(args: list[str]) -> subprocess.CompletedProcess | None:
 def leaderboard_scores(competition: str) -> dict[str, list[float]] | None:
     """The public scores of the competition's submissions by message (`make submit` sends the experiment's
     name), or None where the CLI cannot list them."""
-    done = run_cli(["competitions", "submissions", competition, "--csv"])
+    done = run_cli(["competitions", "submissions", competition, "--csv", "--page-size", "200"])  # not the last 20
     if done is None:
         return None
     # The CLI may print a warning line or two before the table.

@@ -41,11 +41,16 @@ def tricks(config: dict) -> str:
     return ", ".join(used)
 
 
+def provenances(folder: Path) -> dict[str, dict]:
+    """The provenance.json of each fold of an experiment (or of its floor), by folder name."""
+    paths = [*sorted(folder.glob(f"*/{layout.PROVENANCE}")), folder / layout.PROVENANCE]
+    return {path.parent.name: record for path in paths if (record := read_provenance(path))}
+
+
 def commits(folder: Path) -> str:
     """The short git commits the experiment's folds (or its floor) were trained at; '+' marks changes that
     were not committed. More than one means its folds come from different code."""
-    paths = [*sorted(folder.glob(f"*/{layout.PROVENANCE}")), folder / layout.PROVENANCE]
-    records = [record for path in paths if (record := read_provenance(path)) and record.get("commit")]
+    records = [record for record in provenances(folder).values() if record.get("commit")]
     return ", ".join(sorted({record["commit"][:7] + ("+" if record.get("dirty") else "") for record in records}))
 
 
@@ -104,8 +109,7 @@ def best(scores: list[float], higher_is_better: bool) -> float | None:
 def print_details(output_dir: str | Path, experiment: str) -> dict:
     """What each fold of one experiment was trained with: commit, library versions, config changes."""
     folder = Path(output_dir) / experiment
-    paths = [*sorted(folder.glob(f"*/{layout.PROVENANCE}")), folder / layout.PROVENANCE]
-    records = {path.parent.name: record for path in paths if (record := read_provenance(path))}
+    records = provenances(folder)
     if not records:
         print(f"no {layout.PROVENANCE} under {folder}/: is the experiment's name right, and was it trained?")
     for name, record in records.items():

@@ -12,7 +12,8 @@ import importlib.util
 import netrc
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -26,7 +27,7 @@ if TYPE_CHECKING:  # Lightning's loggers are imported where a fold makes them, n
     from lightning.pytorch.loggers import Logger
 
 PACKAGES = {"tensorboard": ("tensorboard", "tensorboardX"), "mlflow": ("mlflow",)}  # either one will do
-SWEEP_TRIAL: dict[str, str] = {}  # a W&B sweep agent's trial: its run id and sweep id (take_sweep_trial)
+SWEEP_TRIAL: dict[str, str] = {}  # a W&B sweep agent's trial: its run id and sweep id (outside_sweep_trial)
 
 
 def has_wandb_credentials() -> bool:
@@ -57,15 +58,21 @@ def check_loggers(cfg: Config) -> None:
             )
 
 
-def take_sweep_trial() -> dict[str, str]:
-    """Under a W&B sweep agent, the trial's run and sweep ids, taken out of the environment on the first call
-    (after the config has read WANDB_RUN_ID). Left there, wandb.init would give every fold's run the trial's
-    id: all folds in one run. The folds log to runs of their own, and the CV, the trial's metric, to the
-    trial's run (log_cv)."""
-    for key in ("WANDB_RUN_ID", "WANDB_SWEEP_ID"):
-        if key in os.environ:
-            SWEEP_TRIAL[key] = os.environ.pop(key)
-    return SWEEP_TRIAL
+SWEEP_KEYS = ("WANDB_RUN_ID", "WANDB_SWEEP_ID")
+
+
+@contextmanager
+def outside_sweep_trial() -> Iterator[None]:
+    """A fold's W&B run made outside the sweep trial a W&B agent started this process for: with the trial's
+    WANDB_RUN_ID in the environment, wandb.init gives every fold's run the trial's id (all folds in one
+    run). W&B reads the environment once, at its first run in the process, so the ids are out of it only
+    then; they are kept in SWEEP_TRIAL, for the CV, the trial's metric, to go to the trial's run (log_cv),
+    and put back for what else reads them (the config's experiment name in DDP's other processes)."""
+    SWEEP_TRIAL.update({key: os.environ.pop(key) for key in SWEEP_KEYS if key in os.environ})
+    try:
+        yield
+    finally:
+        os.environ.update(SWEEP_TRIAL)
 
 
 def wandb_run_id(fold_dir: Path, resume: bool, main: bool) -> str:
@@ -96,7 +103,6 @@ def make_loggers(cfg: Config, fold: int, fold_dir: Path, resume: bool = False, m
         loggers.append(MLFlowLogger(experiment_name=cfg.experiment, run_name=f"fold{fold}", tracking_uri=uri))
     mode = wandb_mode(cfg)
     if mode != "disabled":
-        take_sweep_trial()
         wandb_logger = WandbLogger(
             project=cfg.wandb.project,
             entity=cfg.wandb.entity,
@@ -109,9 +115,11 @@ def make_loggers(cfg: Config, fold: int, fold_dir: Path, resume: bool = False, m
             id=wandb_run_id(fold_dir, resume, main),
             resume="allow",
         )
-        # The run's summary would keep the last epoch's value; the best is the one the fold keeps.
-        wandb_logger.experiment.define_metric(f"val/{cfg.metric}", summary=METRICS[cfg.metric].mode)
-        wandb_logger.experiment.define_metric("val/loss", summary="min")
+        with outside_sweep_trial():
+            run = wandb_logger.experiment  # wandb.init
+        # The run's summary would keep the last epoch's value: the best epoch's is the one to compare.
+        run.define_metric(f"val/{cfg.metric}", summary=METRICS[cfg.metric].mode)
+        run.define_metric("val/loss", summary="min")
         loggers.append(wandb_logger)
     return loggers
 
@@ -142,13 +150,13 @@ def log_cv(cfg: Config, result: dict, plots: list[Path] = (), worst: Callable[[]
         return
     import wandb
 
-    trial = take_sweep_trial()
-    sweep = wandb.Settings(sweep_id=trial["WANDB_SWEEP_ID"]) if "WANDB_SWEEP_ID" in trial else None
+    trial = {key: SWEEP_TRIAL.get(key) or os.environ.get(key) for key in SWEEP_KEYS}
+    in_sweep = trial["WANDB_SWEEP_ID"] is not None  # the agent's project and entity, not the config's
     with wandb.init(
-        id=trial.get("WANDB_RUN_ID"),
-        settings=sweep,
-        project=cfg.wandb.project,
-        entity=cfg.wandb.entity,
+        id=trial["WANDB_RUN_ID"],
+        settings=wandb.Settings(sweep_id=trial["WANDB_SWEEP_ID"]) if in_sweep else None,
+        project=os.environ.get("WANDB_PROJECT", cfg.wandb.project) if in_sweep else cfg.wandb.project,
+        entity=os.environ.get("WANDB_ENTITY", cfg.wandb.entity) if in_sweep else cfg.wandb.entity,
         group=cfg.experiment,
         job_type="cv",
         name="cv",
@@ -167,5 +175,9 @@ def log_cv(cfg: Config, result: dict, plots: list[Path] = (), worst: Callable[[]
         table = wandb.Table(columns=["fold", cfg.metric], data=[[k, s] for k, s in enumerate(result["folds"])])
         run.log({"cv/folds": table, **{f"cv/{path.stem}": wandb.Image(str(path)) for path in plots}})
         if worst is not None:
-            rows = worst()
+            try:
+                rows = worst()
+            except Exception as error:
+                print(f"W&B: no table of the worst OOF rows ({type(error).__name__}: {error})")
+                return
             run.log({"cv/worst_oof": wandb.Table(columns=list(rows.columns), data=rows.to_numpy().tolist())})

@@ -16,7 +16,7 @@ from ...tta import tta_predict
 from .. import Task
 from . import auto, floor
 from .cache import open_cache
-from .data import ImageDataset, bad_images, config_transforms, image_paths, seed_worker
+from .data import ImageDataset, bad_images, config_transforms, image_paths, seed_worker, thumbnail
 from .device_augment import augment
 from .models import ImageModel, check_model
 
@@ -68,9 +68,7 @@ class VisionTask(Task):
         return auto.CHOICES
 
     def examples(self, cfg: Config, rows: pd.DataFrame) -> list:
-        import wandb
-
-        return [wandb.Image(str(path)) for path in image_paths(cfg, rows, "train")]
+        return [thumbnail(path) for path in image_paths(cfg, rows, "train")]
 
     def floor_inputs(self, cfg: Config, rows: pd.DataFrame, split: str) -> Any:
         return floor.pixels(cfg, rows, split)

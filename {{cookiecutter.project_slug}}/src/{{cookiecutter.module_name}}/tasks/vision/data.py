@@ -52,6 +52,20 @@ def image_paths(cfg: Config, rows: pd.DataFrame, split: str) -> list[Path]:
         ) from None
 
 
+def thumbnail(path: Path, side: int = 256):
+    """A W&B image of at most `side` pixels a side (photos of 4,000 would be uploaded whole), or None where
+    the file does not open."""
+    import wandb
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            image.thumbnail((side, side))
+            return wandb.Image(image.convert("RGB"), caption=path.name)
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+
+
 def file_size(path: Path) -> int:
     """The file's size in bytes; -1 when there is no such file."""
     try:
