@@ -46,37 +46,26 @@ def config(baked, name, shipped, changes):
         f.write(text)
 
 
+def data_section(name):
+    """The changes every config gets: its experiment's name, its folder, its label column."""
+    return [
+        (r"^experiment: .*", f"experiment: {name}"),
+        (r"^  dir: \S+", f"  dir: {ROOT}/sub/{name}"),
+        (r"^  target_cols: .*", "  target_cols: [label]"),
+    ]
+
+
 def main(baked):
     os.makedirs(f"{ROOT}/configs", exist_ok=True)
     for name, chans in IMAGES.items():
         subset(name)
-        config(
-            baked,
-            name,
-            "vision.yaml",
-            [
-                (r"^experiment: .*", f"experiment: {name}"),
-                (r"^  dir: \S+", f"  dir: {ROOT}/sub/{name}"),
-                (r"^  target_cols: .*", "  target_cols: [label]"),
-                (r"^  train_image: \S+", "  train_image: '{image}'"),
-                (r"^  test_image: \S+", "  test_image: '{image}'"),
-                (r"^  in_chans: \d+", f"  in_chans: {chans}"),
-            ],
-        )
+        images = [(rf"^  {split}_image: \S+", f"  {split}_image: '{{image}}'") for split in ("train", "test")]
+        channels = (r"^  in_chans: \d+", f"  in_chans: {chans}")
+        config(baked, name, "vision.yaml", [*data_section(name), *images, channels])
     for name in TEXTS:
         subset(name)
-        config(
-            baked,
-            name,
-            "nlp.yaml",
-            [
-                (r"^experiment: .*", f"experiment: {name}"),
-                (r"^  dir: \S+", f"  dir: {ROOT}/sub/{name}"),
-                (r"^  target_cols: .*", "  target_cols: [label]"),
-                (r"^  name: \S+", f"  name: {ROOT}/minilm"),
-                (r"^  pretrained: \S+", "  pretrained: true"),
-            ],
-        )
+        encoder = [(r"^  name: \S+", f"  name: {ROOT}/minilm"), (r"^  pretrained: \S+", "  pretrained: true")]
+        config(baked, name, "nlp.yaml", [*data_section(name), *encoder])
 
 
 if __name__ == "__main__":
