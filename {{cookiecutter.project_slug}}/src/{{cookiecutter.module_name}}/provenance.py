@@ -11,7 +11,7 @@ import subprocess
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from .config import Config, ConfigError, config_changes
+from .config import Config, ConfigError, config_changes, shipped_config
 
 PROJECT = Path(__file__).resolve().parents[2]  # holds train.py, configs/ and src/
 LIBRARIES = ("torch", "lightning", "timm", "transformers", "tokenizers", "albumentations", "scikit-learn", "numpy")
@@ -46,9 +46,8 @@ def library_versions() -> dict[str, str]:
 def changes_from_default(cfg: Config) -> list[str] | None:
     """'key: default -> value' for each key that differs from the task's shipped config (the auto values
     show what they were chosen as); None when that file is gone or does not read."""
-    default = PROJECT / "configs" / f"{cfg.task}.yaml"
     try:
-        return config_changes(cfg, default)
+        return config_changes(cfg, PROJECT / shipped_config(cfg))
     except (OSError, ConfigError):
         return None
 

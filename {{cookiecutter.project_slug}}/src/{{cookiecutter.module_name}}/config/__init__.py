@@ -12,7 +12,7 @@ Each section checks its own keys (`check()`, beside its fields); a bad one raise
 from ..errors import ConfigError
 from .data import CVConfig, DataConfig
 from .experiment import TASK_MODULES, Config
-from .load import DEFAULT_CONFIG, RUNTIME_KEYS, config_changes, load_config, parse_args, save_config
+from .load import DEFAULT_CONFIG, RUNTIME_KEYS, config_changes, load_config, parse_args, save_config, shipped_config
 from .recipe import AveragingConfig, MixupConfig, ModelConfig, OptimConfig, TTAConfig
 from .trainer import CallbacksConfig, TrainerConfig, WandbConfig
 
@@ -36,4 +36,5 @@ __all__ = [
     "load_config",
     "parse_args",
     "save_config",
+    "shipped_config",
 ]

@@ -40,6 +40,11 @@ RUNTIME_KEYS = {
 }
 
 
+def shipped_config(cfg: Config) -> str:
+    """The task's own config as the project ships it, relative to the project: configs/<task>.yaml."""
+    return f"configs/{cfg.task}.yaml"
+
+
 def config_changes(cfg: Config, saved: Path) -> list[str]:
     """The keys whose values differ between `cfg` and the config saved at `saved`, as 'key: old -> new'."""
 
