@@ -57,14 +57,15 @@ def test_folds_run_in_parallel_then_merge_into_one_cv(digits_dir, tmp_path):
     assert len(pd.read_csv(experiment / "oof.csv")) == len(pd.read_csv(digits_dir / "train.csv"))
 
 
-def test_the_sweep_trains_config_keys_each_trial_in_its_own_experiment(monkeypatch):
+def test_the_sweep_scores_each_trial_by_its_cv_in_its_own_experiment(monkeypatch):
     sweep = yaml.safe_load((PROJECT / "configs" / "sweep.yaml").read_text())
     command = sweep["command"]
     config = PROJECT / command[command.index("--config") + 1]
     fixed = [arg for arg in command if arg.startswith("--experiment=")]
     monkeypatch.setenv("WANDB_RUN_ID", "abc123")  # what the W&B agent sets for each trial
     cfg = load_config(config, fixed)
-    assert cfg.experiment == "sweep-abc123" and sweep["metric"]["name"] == f"oof/{cfg.metric}"
+    assert cfg.experiment == "sweep-abc123" and sweep["metric"]["name"] == f"cv/{cfg.metric}"  # log_cv's summary
+    assert command[command.index("--fold") + 1] == "all" and sweep["project"] == cfg.wandb.project
     assert sweep["program"] == "train.py" and command[-1] == "${args}"
     for key, spec in sweep["parameters"].items():  # W&B passes each as --key=value
         for value in spec.get("values") or [spec["min"], spec["max"]]:
