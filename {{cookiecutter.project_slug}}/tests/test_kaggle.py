@@ -34,8 +34,10 @@ def test_the_user_name_comes_from_each_way_the_cli_logs_in(home, monkeypatch):
     assert kaggle_cli.username() == "oauth-user"
     # the legacy kaggle.json, where KAGGLE_CONFIG_DIR says
     (home / "elsewhere").mkdir()
-    (home / "elsewhere" / "kaggle.json").write_text(json.dumps({"username": "legacy-user", "key": "k"}))
     monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(home / "elsewhere"))
+    (home / "elsewhere" / "kaggle.json").write_text(json.dumps({"username": 123, "key": "k"}))  # hand-edited
+    assert kaggle_cli.username() == "oauth-user"
+    (home / "elsewhere" / "kaggle.json").write_text(json.dumps({"username": "legacy-user", "key": "k"}))
     assert kaggle_cli.username() == "legacy-user"
     monkeypatch.setenv("KAGGLE_USERNAME", "env-user")
     assert kaggle_cli.username() == "env-user"

@@ -53,7 +53,7 @@ def username() -> str | None:
             name = json.loads(path.read_text()).get("username")
         except (OSError, ValueError, AttributeError):
             continue
-        if name:
+        if isinstance(name, str) and name:  # a hand-edited file may hold a number or null
             return name
     return None
 
