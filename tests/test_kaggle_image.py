@@ -4,6 +4,7 @@ bundle's own wheels; and its predictions are the project's, within float toleran
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -47,13 +48,24 @@ np.save(sys.argv[3], np.mean([predict_fold(cfg, competition, k, torch.device("cp
 
 
 @pytest.fixture(scope="module")
-def image(tmp_path_factory) -> Path:
-    """A virtual environment with the image's libraries (from uv's cache after the first run)."""
-    folder = tmp_path_factory.mktemp("kaggle-image") / "venv"
-    subprocess.run([UV, "venv", "--quiet", "--python", sys.executable, str(folder)], check=True)
-    python = folder / "bin" / "python"
+def fresh_image(tmp_path_factory) -> tuple[Path, Path]:
+    """A virtual environment with the image's libraries (from uv's cache after the first run), and its freeze."""
+    folder = tmp_path_factory.mktemp("kaggle-image")
+    python = folder / "venv" / "bin" / "python"
+    subprocess.run([UV, "venv", "--quiet", "--python", sys.executable, str(folder / "venv")], check=True)
     subprocess.run([UV, "pip", "install", "--quiet", "--python", str(python), *IMAGE], check=True)
-    return python
+    frozen = folder / "image.txt"
+    freeze = subprocess.run([UV, "pip", "freeze", "--python", str(python)], check=True, capture_output=True, text=True)
+    frozen.write_text(freeze.stdout)
+    return python, frozen
+
+
+@pytest.fixture
+def image(fresh_image) -> Iterator[Path]:
+    """The image as Kaggle starts it, for each test: what a test's bundle installed is taken out again."""
+    python, frozen = fresh_image
+    yield python
+    subprocess.run([UV, "pip", "sync", "--quiet", "--python", str(python), str(frozen)], check=True)
 
 
 @pytest.mark.parametrize("task", TASKS)
