@@ -4,6 +4,7 @@ config.yaml, that an experiment keeps its first choices, and that an explicit va
 import math
 from dataclasses import replace
 
+import pandas as pd
 import pytest
 from conftest import PROJECT, make_cfg
 from torch import nn
@@ -39,26 +40,43 @@ def test_the_demo_gets_its_image_side_epochs_and_early_stopping(digits_dir, tmp_
     steps = int((competition.train.fold != 0).sum()) // cfg.data.batch_size  # full batches only
     assert chosen.data.image_size == 32  # the demo's PNGs are 32 px
     assert chosen.model.small_input is False  # 32 px is not below 32
-    assert chosen.trainer.max_epochs == max(auto.MIN_EPOCHS, math.ceil(auto.budget(cfg) / steps))
-    assert chosen.callbacks.early_stopping_patience == auto.PATIENCE
+    assert auto.budget(cfg) == get_task(cfg).cpu_steps == 400  # no GPU here
+    expected = min(max(auto.MIN_EPOCHS, math.ceil(auto.budget(cfg) / steps)), auto.MAX_EPOCHS)
+    assert chosen.trainer.max_epochs == expected
+    assert chosen.callbacks.early_stopping_patience is None  # the shipped cosine cycles stop a fold instead
     printed = capsys.readouterr().out
     assert "auto: data.image_size = 32 (the median shorter side of 200 training images is 32 px)" in printed
     assert f"auto: trainer.max_epochs = {chosen.trainer.max_epochs} ({steps} steps an epoch" in printed
+    assert "auto: callbacks.early_stopping_patience = None (off: with optim.schedule cycles" in printed
+    cosine = resolve_all(replace(cfg, optim=replace(cfg.optim, schedule="cosine")), competition)
+    assert cosine.callbacks.early_stopping_patience == auto.PATIENCE
+
+
+def test_the_shipped_recipe_learns_the_demo_in_its_first_cycle_and_stops_there(digits_dir, tmp_path):
+    """`python train.py --fold 0` on the demo: a budget of 23 epochs, and a stop at a perfect score within the
+    first 5-epoch cycle, which keeps the demo's fold under a minute."""
+    cfg = demo_cfg(digits_dir, tmp_path, cv={"n_folds": 5})
+    assert cfg.optim.schedule == "cycles"
+    result = train(cfg, folds=[0])
+    saved = load_config(cfg.experiment_dir / layout.CONFIG)
+    assert saved.trainer.max_epochs > 15  # the budget allows a second cycle
+    validated = pd.read_csv(cfg.fold_dir(0) / "logs" / "version_0" / "metrics.csv")["val/accuracy"].dropna()
+    assert result["folds"][0] == 1.0 and len(validated) <= 5
 
 
 def test_choices_are_saved_and_kept_by_later_runs_of_the_experiment(digits_dir, tmp_path, capsys):
     cfg = demo_cfg(digits_dir, tmp_path, trainer={"limit_train_batches": 2, "num_sanity_val_steps": 0})
     train(cfg, folds=[0])
     saved = load_config(cfg.experiment_dir / layout.CONFIG)
-    assert (saved.data.image_size, saved.callbacks.early_stopping_patience) == (32, auto.PATIENCE)
+    assert (saved.data.image_size, saved.callbacks.early_stopping_patience) == (32, None)
     assert saved.trainer.max_epochs == resolve_all(cfg, load_competition(cfg)).trainer.max_epochs
     assert load_config(cfg.fold_dir(0) / layout.CONFIG).to_dict() == saved.to_dict()
     capsys.readouterr()
     train(cfg, folds=[0])  # the finished fold is skipped: its config matches the choices
     assert f"as chosen when the experiment started: {cfg.experiment_dir / layout.CONFIG}" in capsys.readouterr().out
-    bigger = replace(cfg, data=replace(cfg.data, batch_size=2 * cfg.data.batch_size))
-    assert resolve_all(bigger, load_competition(bigger)).trainer.max_epochs > saved.trainer.max_epochs
-    assert "was written with another config (data.batch_size: 64 -> 128); choosing again" in capsys.readouterr().out
+    smaller = replace(cfg, data=replace(cfg.data, batch_size=cfg.data.batch_size // 2))
+    assert resolve_all(smaller, load_competition(smaller)).trainer.max_epochs < saved.trainer.max_epochs
+    assert "was written with another config (data.batch_size: 64 -> 32); choosing again" in capsys.readouterr().out
 
 
 def test_an_explicit_value_wins_and_early_stopping_follows_the_epochs(digits_dir, tmp_path, capsys):

@@ -25,6 +25,12 @@ def with_averaging(cfg, **averaging):
     return replace(cfg, averaging=replace(cfg.averaging, **averaging))
 
 
+def with_swa(cfg, epochs: int, start: int):
+    """SWA from epoch `start` of `epochs`, on a cosine schedule (SWA refuses cosine cycles' restarts)."""
+    cfg = replace(cfg, optim=replace(cfg.optim, schedule="cosine"), trainer=replace(cfg.trainer, max_epochs=epochs))
+    return with_averaging(cfg, weights="swa", swa_start_epoch=start)
+
+
 class RecordHead(L.Callback):
     """The raw head weights after every optimizer step."""
 
@@ -165,7 +171,7 @@ def swa_fold(cfg, *callbacks):
 
 
 def test_swa_weights_are_the_mean_of_the_epoch_ends_with_batchnorm_recomputed(tiny):
-    cfg = with_averaging(replace(tiny, trainer=replace(tiny.trainer, max_epochs=3)), weights="swa", swa_start_epoch=1)
+    cfg = with_swa(tiny, epochs=3, start=1)
     module, epoch_ends, predict = swa_fold(cfg)
     # A checkpoint of epoch e holds what its validation scored, the average of epochs 1 to e, and the raw
     # weights beside it; before the first update, the raw weights only.
@@ -188,7 +194,7 @@ def test_swa_weights_are_the_mean_of_the_epoch_ends_with_batchnorm_recomputed(ti
 
 def test_early_stopping_before_swa_starts_is_an_error_not_the_raw_weights(tiny):
     stop_now = EarlyStopping(monitor="val/accuracy", mode="max", stopping_threshold=0.0)  # after epoch 0
-    cfg = with_averaging(replace(tiny, trainer=replace(tiny.trainer, max_epochs=3)), weights="swa", swa_start_epoch=1)
+    cfg = with_swa(tiny, epochs=3, start=1)
     _, _, predict = swa_fold(cfg, stop_now)
     message = r"before SWA's first update at the end of epoch 1 \(averaging.swa_start_epoch\)"
     with pytest.raises(ConfigError, match=message):
@@ -197,7 +203,7 @@ def test_early_stopping_before_swa_starts_is_an_error_not_the_raw_weights(tiny):
 
 def test_early_stopping_after_swa_starts_keeps_the_average_so_far(tiny):
     stop_now = EarlyStopping(monitor="val/accuracy", mode="max", stopping_threshold=0.0)
-    cfg = with_averaging(replace(tiny, trainer=replace(tiny.trainer, max_epochs=3)), weights="swa", swa_start_epoch=0)
+    cfg = with_swa(tiny, epochs=3, start=0)
     module, epoch_ends, predict = swa_fold(cfg, stop_now)
     predict()
     assert len(epoch_ends) == 1

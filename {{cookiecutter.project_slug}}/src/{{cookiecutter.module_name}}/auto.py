@@ -4,7 +4,8 @@ experiment that started before keeps the choices its config.yaml holds (the LR f
 
     trainer.max_epochs                 at least MIN_EPOCHS, and about a budget of optimizer steps per fold
     callbacks.early_stopping_patience  PATIENCE epochs without a better validation score when the epochs are
-                                       auto, else off; the best checkpoint is what the fold keeps either way
+                                       auto, else off (cosine cycles stop at a cycle's end instead); the best
+                                       checkpoint is what the fold keeps either way
     optim.lr                           Lightning's LR finder on fold 0, last: it trains with the rest chosen
                                        (tuning.py passes it in: the finder itself builds folds from this module)
     the task's own (Task.auto_choices) data.image_size, model.small_input; optim.backbone_lr, optim.layer_decay
@@ -26,9 +27,9 @@ from .data.competition import Competition
 from .tasks import get_task
 
 MIN_EPOCHS, MAX_EPOCHS = 5, 30
-# Optimizer steps a fold's epochs should add up to. A CPU's budget keeps a fold to minutes (the demo's under
-# one); a GPU takes a few thousand steps in the time.
-STEPS_BUDGET = {"cpu": 90, "gpu": 3000}
+# Optimizer steps a fold's epochs should add up to on a GPU; a CPU's budget is the task's (Task.cpu_steps),
+# which keeps a fold to minutes.
+GPU_STEPS = 3000
 PATIENCE = 3
 
 Chooser = Callable[[Config, Competition], tuple[Any, str]]
@@ -49,7 +50,7 @@ def on_gpu(cfg: Config) -> bool:
 
 
 def budget(cfg: Config) -> int:
-    return STEPS_BUDGET["gpu" if on_gpu(cfg) else "cpu"]
+    return GPU_STEPS if on_gpu(cfg) else get_task(cfg).cpu_steps
 
 
 def epochs(cfg: Config, competition: Competition) -> tuple[int, str]:
@@ -66,6 +67,8 @@ def patience(epochs_were_auto: bool) -> Chooser:
     def choose(cfg: Config, competition: Competition) -> tuple[int | None, str]:
         if cfg.averaging.weights == "swa" or cfg.mixup.off_last_epochs:
             return None, "off: SWA or clean last epochs need the run to reach its last epochs"
+        if cfg.optim.schedule == "cycles":
+            return None, "off: with optim.schedule cycles, a fold stops at the end of a cycle that did not improve"
         if epochs_were_auto:
             return PATIENCE, "stop when the validation score has not improved for that many epochs"
         return None, "off: trainer.max_epochs is set"

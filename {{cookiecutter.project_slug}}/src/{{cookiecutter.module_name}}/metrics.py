@@ -83,6 +83,15 @@ class Metric:
     fn: Callable[[np.ndarray, np.ndarray, str], float]
     higher_is_better: bool
     problems: frozenset[str]
+    perfect: float  # the best score there is: a fold that reaches it has nothing left to learn
+
+    def is_perfect(self, score: float) -> bool:
+        return abs(score - self.perfect) < 1e-9
+
+    @property
+    def perfect_threshold(self) -> float:
+        """EarlyStopping's `stopping_threshold` that stops at a perfect score (it asks for strictly better)."""
+        return self.perfect - 1e-9 if self.higher_is_better else self.perfect + 1e-9
 
     @property
     def mode(self) -> str:
@@ -94,13 +103,13 @@ class Metric:
 
 
 METRICS: dict[str, Metric] = {
-    "accuracy": Metric(_accuracy, True, CLASSIFICATION),
-    "f1_macro": Metric(_f1_macro, True, CLASSIFICATION),
-    "roc_auc": Metric(_roc_auc, True, CLASSIFICATION),
-    "log_loss": Metric(_log_loss, False, CLASSIFICATION),
-    "qwk": Metric(_qwk, True, frozenset({"multiclass", "regression"})),
-    "rmse": Metric(_rmse, False, frozenset({"regression"})),
-    "mae": Metric(_mae, False, frozenset({"regression"})),
+    "accuracy": Metric(_accuracy, True, CLASSIFICATION, 1.0),
+    "f1_macro": Metric(_f1_macro, True, CLASSIFICATION, 1.0),
+    "roc_auc": Metric(_roc_auc, True, CLASSIFICATION, 1.0),
+    "log_loss": Metric(_log_loss, False, CLASSIFICATION, 0.0),
+    "qwk": Metric(_qwk, True, frozenset({"multiclass", "regression"}), 1.0),
+    "rmse": Metric(_rmse, False, frozenset({"regression"}), 0.0),
+    "mae": Metric(_mae, False, frozenset({"regression"}), 0.0),
 }
 
 

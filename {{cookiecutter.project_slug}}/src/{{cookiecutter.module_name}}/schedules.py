@@ -1,5 +1,6 @@
-"""The optimizer and its learning-rate schedule, per optimizer step: warmup then cosine or linear decay,
-OneCycle, or constant; with SWA's anneal to its own rate on top (swa_lr_factor). No Lightning here."""
+"""The optimizer and its learning-rate schedule, per optimizer step: warmup then cosine or linear decay, cosine
+cycles (warm restarts), OneCycle, or constant; with SWA's anneal to its own rate on top (swa_lr_factor). No
+Lightning here."""
 
 from __future__ import annotations
 
@@ -11,16 +12,33 @@ from torch.optim.lr_scheduler import LambdaLR, LRScheduler, OneCycleLR
 
 from .config import Config
 
+FIRST_CYCLE = 5  # epochs of the first cosine cycle
 
-def lr_factor(step: int, total: int, warmup: int, schedule: str) -> float:
+
+def cycle_ends(epochs: int, first: int = FIRST_CYCLE) -> list[int]:
+    """The epochs at which the cosine cycles of `epochs` end: cycles of 5, 10, 20... epochs (each twice the one
+    before), the last one stretched to end at `epochs`; a single cycle below 15 epochs. A fold that has learnt
+    all it can after a cycle stops there (trainer.CycleStop): easy data stops after 5 epochs, while the rest
+    still ends with a long, slow anneal."""
+    ends, length = [], first
+    while (ends[-1] if ends else 0) + length <= epochs:
+        ends.append((ends[-1] if ends else 0) + length)
+        length *= 2
+    return [*ends[:-1], epochs]
+
+
+def lr_factor(step: int, total: int, warmup: int, schedule: str, restarts: tuple[int, ...] = ()) -> float:
     """The learning rate at optimizer step `step`, as a share of the configured one: a linear warmup from 1%,
-    then a cosine or linear decay to 0 at step `total`; or constant."""
+    then a cosine or linear decay to 0 at step `total`; or constant. `restarts`: the steps at which a cosine
+    starts again from the full rate (cycles)."""
     if schedule == "constant":
         return 1.0
     if step < warmup:
         return 0.01 + 0.99 * step / warmup
-    progress = min((step - warmup) / max(total - warmup, 1), 1.0)
-    return 0.5 * (1 + math.cos(math.pi * progress)) if schedule == "cosine" else 1 - progress
+    begin = max((start for start in restarts if start <= step), default=warmup)
+    end = min((start for start in restarts if start > step), default=total)
+    progress = min((step - begin) / max(end - begin, 1), 1.0)
+    return 1 - progress if schedule == "linear" else 0.5 * (1 + math.cos(math.pi * progress))
 
 
 def swa_lr_factor(step: int, base, start: int, anneal: int, target: float) -> float:
@@ -45,8 +63,11 @@ def make_schedule(cfg: Config, optimizer: torch.optim.Optimizer, total: int, epo
     if o.schedule == "onecycle":
         lrs = [group["lr"] for group in optimizer.param_groups]
         return OneCycleLR(optimizer, max_lr=lrs, total_steps=total, pct_start=max(o.warmup_pct, 0.01))
-    warmup = min(max(int(total * o.warmup_pct), 1), total - 1)
-    factor = partial(lr_factor, total=total, warmup=warmup, schedule=o.schedule)
+    restarts = ()
+    if o.schedule == "cycles":  # restarts at the cycles' ends in steps; warmup_pct is the first cycle's share
+        restarts = tuple(round(total * end / epochs) for end in cycle_ends(epochs)[:-1])
+    warmup = min(max(int((restarts[0] if restarts else total) * o.warmup_pct), 1), total - 1)
+    factor = partial(lr_factor, total=total, warmup=warmup, schedule=o.schedule, restarts=restarts)
     if a.weights == "swa" and a.swa_lr is not None:
         steps_per_epoch = total // max(epochs, 1)
         factor = partial(

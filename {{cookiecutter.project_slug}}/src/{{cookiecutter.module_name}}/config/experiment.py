@@ -118,6 +118,11 @@ def check_across(cfg: Config) -> None:
             f"config key 'averaging.swa_start_epoch': {a.swa_start_epoch} must be an epoch of the run "
             f"(0 to {cfg.trainer.max_epochs - 1})"
         )
+    if a.weights == "swa" and cfg.optim.schedule == "cycles":
+        raise ConfigError(
+            "config key 'optim.schedule': cycles restart the rate, which SWA's average of epoch ends "
+            "would mix; use cosine or linear with averaging.weights swa"
+        )
     if a.weights == "swa" and a.swa_lr is not None and cfg.optim.schedule == "onecycle":
         raise ConfigError("config key 'averaging.swa_lr': OneCycle owns the learning rate; use cosine or linear")
     if cfg.callbacks.accumulate_schedule and cfg.trainer.accumulate_grad_batches != 1:

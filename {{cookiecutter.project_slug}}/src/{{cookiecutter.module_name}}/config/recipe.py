@@ -12,7 +12,7 @@ from ..tta import VIEWS
 from .rules import AUTO, auto_or_number, in_range, one_of, share
 
 OPTIMIZERS = ("adamw", "sgd")
-SCHEDULES = ("cosine", "linear", "onecycle", "constant")
+SCHEDULES = ("cosine", "cycles", "linear", "onecycle", "constant")
 TEXT_MODES = ("encoder", "text2text")
 WEIGHTS = ("best", "top_k", "swa")
 MIXUP_MODES = ("batch", "pair", "elem")
@@ -55,9 +55,10 @@ class OptimConfig:
     backbone_lr: Any = None  # nlp auto: 3e-5 for a pretrained encoder, else the head's rate
     weight_decay: float = 0.01
     momentum: float = 0.9  # sgd only
-    # cosine or linear (linear warmup, then cosine or linear decay to 0), onecycle or constant; per step
+    # cosine or linear (linear warmup, then cosine or linear decay to 0); cycles: cosine cycles of 5, 10, 20...
+    # epochs, the last one to the end, and a fold stops after a cycle that did not improve; onecycle; constant
     schedule: str = "cosine"
-    warmup_pct: float = 0.1  # share of all steps spent warming up
+    warmup_pct: float = 0.1  # share of all steps (of the first cycle's, with cycles) spent warming up
     # nlp: layer-wise learning-rate decay; each encoder layer down from the top gets this factor more.
     layer_decay: Any = 1.0  # auto: 0.9 for a pretrained encoder, else 1 (off)
     label_smoothing: float = 0.0

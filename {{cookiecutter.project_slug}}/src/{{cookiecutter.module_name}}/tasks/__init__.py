@@ -31,6 +31,7 @@ class Task:
     drops_last_batch = False  # training drops the last partial batch (BatchNorm and batch mixup need pairs)
     has_tta = False  # predictions can average test-time views (tta.views)
     has_padding = False  # inputs are padded per batch (data.padding), which bench.py measures
+    cpu_steps = 90  # auto epochs on a CPU add up to about this many optimizer steps (auto.py; GPUs: GPU_STEPS)
     real_sizes: tuple[int, ...] = ()  # what bench.py measures the inputs at by default: JPEG sides, text tokens
 
     def check_can_run(self, cfg: Config) -> None:
