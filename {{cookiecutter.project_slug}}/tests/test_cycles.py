@@ -7,11 +7,14 @@ from types import SimpleNamespace
 import pytest
 import torch
 from conftest import PROJECT
+from lightning.pytorch.callbacks import EarlyStopping
 
 from {{ cookiecutter.module_name }}.config import ConfigError, load_config
-from {{ cookiecutter.module_name }}.metrics import get_metric
-from {{ cookiecutter.module_name }}.schedules import cycle_ends, lr_factor
+from {{ cookiecutter.module_name }}.metrics import METRICS, get_metric
+from {{ cookiecutter.module_name }}.schedules import CycleRule, cycle_ends, lr_factor, make_schedule
 from {{ cookiecutter.module_name }}.trainer import CycleStop
+
+VISION = PROJECT / "configs" / "vision.yaml"
 
 
 @pytest.mark.parametrize(
@@ -30,34 +33,74 @@ def test_each_cycle_restarts_at_the_full_rate_and_anneals_to_zero_before_the_nex
     assert all(a >= b for a, b in pairwise(factor[5:50]))
 
 
-def stop_after(scores: list[float], ends: list[int], metric: str = "accuracy") -> int | None:
-    """The epoch (from 1) after which CycleStop stops a fold with these validation scores, or None."""
-    stop = CycleStop(ends, "val/score", get_metric(metric))
-    for epoch, score in enumerate(scores):
-        trainer = SimpleNamespace(
-            sanity_checking=False,
-            current_epoch=epoch,
-            should_stop=False,
-            callback_metrics={"val/score": torch.tensor(score)},
-        )
-        stop.on_validation_end(trainer, None)
-        if trainer.should_stop:
-            return epoch + 1
-    return None
+def test_the_schedule_restarts_on_the_epoch_where_the_first_cycle_ends():
+    cfg = load_config(VISION)
+    assert cfg.optim.schedule == "cycles"  # as it ships
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=cfg.optim.lr)
+    schedule = make_schedule(cfg, optimizer, total=23 * 18, epochs=23)  # 18 steps an epoch: restart at step 90
+    rates = []
+    for _ in range(23 * 18):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        schedule.step()
+    assert max(rates[:90]) == pytest.approx(cfg.optim.lr) and rates[89] < 0.01 * cfg.optim.lr
+    assert rates[90] == pytest.approx(cfg.optim.lr) and rates[-1] < 0.001 * cfg.optim.lr
+    assert rates[8] < cfg.optim.lr == pytest.approx(rates[9])  # warmup: 10% of the first cycle's 90 steps
+
+
+def stop_after(scores: list[float], epochs: int, metric: str = "accuracy", min_delta: float = 0.0) -> int | None:
+    """The epoch (from 1) after which the cycles stop a fold with these validation scores, or None."""
+    rule = CycleRule(epochs, get_metric(metric), min_delta)
+    return next((epoch for epoch, score in enumerate(scores, 1) if rule.stop_after(epoch, score)), None)
 
 
 def test_a_fold_stops_after_a_cycle_that_did_not_improve_or_at_a_perfect_score():
     first = [0.5, 0.6, 0.7, 0.8, 0.8]
-    assert stop_after([*first, *[0.6] * 9, 0.79, *[0.9] * 20], [5, 15, 35]) == 15  # cycle 2 stayed below 0.8
-    assert stop_after([*first, *[0.6] * 9, 0.81, *[0.9] * 20], [5, 15, 35]) is None  # it improved: go on
-    assert stop_after([*first, *[0.6] * 18], [5, 23]) is None  # the last cycle always runs to the end
-    assert stop_after([0.5, 0.9, 1.0, 1.0], [5, 23]) == 3  # nothing is left to learn
-    assert stop_after([0.9, 0.4, 0.2, 0.0, 0.1], [5, 23], metric="rmse") == 4  # lower is better: 0 is perfect
+    assert stop_after([*first, *[0.6] * 9, 0.79, *[0.9] * 20], 35) == 15  # cycle 2 stayed below 0.8
+    assert stop_after([*first, *[0.6] * 9, 0.81, *[0.9] * 20], 35) is None  # it improved: go on
+    assert stop_after([*first, *[0.6] * 9, 0.81, *[0.9] * 20], 35, min_delta=0.02) == 15  # not by enough
+    assert stop_after([*first, *[0.6] * 18], 23) is None  # the last cycle always runs to the end
+    assert stop_after([0.5, 0.9, 1.0, 1.0], 23) == 3  # nothing is left to learn
+    assert stop_after([0.9, 0.4, 0.2, 0.0, 0.1], 23, metric="rmse") == 4  # lower is better: 0 is perfect
+    assert stop_after([*first[:4], float("nan"), *[0.85] * 10], 35) is None  # a NaN epoch is passed over
 
 
-def test_swa_with_cycles_is_refused_naming_the_schedule():
-    vision = PROJECT / "configs" / "vision.yaml"
-    assert load_config(vision).optim.schedule == "cycles"  # as it ships
-    with pytest.raises(ConfigError, match=r"'optim.schedule': cycles restart the rate.*use cosine or linear"):
-        load_config(vision, ["--averaging.weights", "swa"])
-    assert load_config(vision, ["--averaging.weights", "swa", "--optim.schedule", "cosine"]).averaging.weights == "swa"
+@pytest.mark.parametrize("name", list(METRICS))
+def test_a_perfect_score_logged_as_float32_stops_early_stopping(name):
+    metric = get_metric(name)
+    stopping = EarlyStopping("val/score", mode=metric.mode, stopping_threshold=metric.perfect_threshold)
+    perfect, short = (
+        torch.tensor(metric.perfect),
+        torch.tensor(metric.perfect + (-0.01 if metric.higher_is_better else 0.01)),
+    )
+    assert stopping._evaluate_stopping_criteria(perfect)[0]  # the check EarlyStopping makes at each validation
+    assert not stopping._evaluate_stopping_criteria(short)[0]
+
+
+def test_a_fold_resumed_after_its_stop_stops_again_and_compares_as_before():
+    stop = CycleStop(CycleRule(35, get_metric("accuracy")), "val/score")
+    for epoch, score in enumerate([0.5, 0.6, 0.7, 0.8, 0.8, *[0.6] * 10]):
+        trainer = SimpleNamespace(
+            sanity_checking=False, current_epoch=epoch, should_stop=False, callback_metrics={"val/score": score}
+        )
+        stop.on_validation_end(trainer, None)
+    assert trainer.should_stop and trainer.current_epoch + 1 == 15
+    resumed = CycleStop(CycleRule(35, get_metric("accuracy")), "val/score")
+    resumed.load_state_dict(stop.state_dict())  # what last.ckpt holds
+    started = SimpleNamespace(should_stop=False)
+    resumed.on_train_start(started, None)
+    assert started.should_stop and resumed.rule.best_before == 0.8
+
+
+@pytest.mark.parametrize(
+    "flags, key",
+    [
+        (["--averaging.weights", "swa"], "averaging.weights"),
+        (["--callbacks.accumulate_schedule", "{0: 1, 2: 4}"], "callbacks.accumulate_schedule"),
+        (["--trainer.max_steps", "100"], "trainer.max_steps"),
+    ],
+)
+def test_what_cycles_do_not_go_with_is_refused_naming_both_keys(flags, key):
+    with pytest.raises(ConfigError, match=f"'optim.schedule': cycles do not go with {key}; use cosine or linear"):
+        load_config(VISION, flags)
+    assert load_config(VISION, [*flags, "--optim.schedule", "cosine"]).optim.schedule == "cosine"

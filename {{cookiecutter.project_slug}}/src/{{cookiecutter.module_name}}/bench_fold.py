@@ -2,8 +2,9 @@
 against, each as a whole process, from start-up to the last file written.
 
 It shares what both must do the same way (the competition's tables and folds, the task's network, datasets
-and loaders, the loss, the schedule's shape, the metric) and hand-writes the rest: the epochs, validation
-after each, the best epoch's weights kept in memory, its OOF predictions and weights written. No Lightning
+and loaders, the loss, the schedule's shape and, with cycles, where it stops, the metric) and hand-writes the
+rest: the epochs, validation after each, the best epoch's weights kept in memory, its OOF predictions and
+weights written. No Lightning
 (not even imported), no checkpoints on disk, no loggers, no plots.
 
 python -m <package>.bench_fold --config configs/vision.yaml --fold 0 --output_dir /tmp/hand
@@ -36,7 +37,7 @@ from .errors import UserError
 from .inference import predict_loader
 from .metrics import get_metric
 from .oof import oof_table
-from .schedules import make_optimizer, make_schedule
+from .schedules import CycleRule, make_optimizer, make_schedule
 from .tasks import get_task
 
 
@@ -93,8 +94,11 @@ def hand_fold(cfg: Config, fold: int) -> float:
     precision = cfg.trainer.precision  # the autocast of Lightning's mixed precision
     autocast = partial(torch.autocast, device.type, torch.bfloat16 if "bf16" in precision else torch.float16)
     best = (-float("inf"), None, None)
+    cycles = None
+    if cfg.optim.schedule == "cycles":  # the fold stops where train.py's would
+        cycles = CycleRule(epochs, metric, cfg.callbacks.early_stopping_min_delta)
     net.to(device)
-    for _ in range(epochs):
+    for epoch in range(1, epochs + 1):
         net.train()
         for batch in train_loader:
             batch = {key: value.to(device, non_blocking=True) for key, value in batch.items()}
@@ -108,6 +112,8 @@ def hand_fold(cfg: Config, fold: int) -> float:
         score = metric(targets, preds, problem.kind)
         if sign * score > best[0]:
             best = (sign * score, preds, copy.deepcopy(net.state_dict()))
+        if cycles and cycles.stop_after(epoch, score):
+            break
     out = cfg.fold_dir(fold)
     out.mkdir(parents=True, exist_ok=True)
     net.load_state_dict(best[2])

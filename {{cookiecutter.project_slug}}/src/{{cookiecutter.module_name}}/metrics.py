@@ -85,13 +85,16 @@ class Metric:
     problems: frozenset[str]
     perfect: float  # the best score there is: a fold that reaches it has nothing left to learn
 
+    # Logged scores are float32, whose steps near 1 are about 6e-8: a finer tolerance would round away.
+    PERFECT_TOLERANCE = 1e-6
+
     def is_perfect(self, score: float) -> bool:
-        return abs(score - self.perfect) < 1e-9
+        return abs(score - self.perfect) < self.PERFECT_TOLERANCE
 
     @property
     def perfect_threshold(self) -> float:
         """EarlyStopping's `stopping_threshold` that stops at a perfect score (it asks for strictly better)."""
-        return self.perfect - 1e-9 if self.higher_is_better else self.perfect + 1e-9
+        return self.perfect + (-1 if self.higher_is_better else 1) * self.PERFECT_TOLERANCE
 
     @property
     def mode(self) -> str:

@@ -11,20 +11,50 @@ import torch
 from torch.optim.lr_scheduler import LambdaLR, LRScheduler, OneCycleLR
 
 from .config import Config
+from .metrics import Metric
 
 FIRST_CYCLE = 5  # epochs of the first cosine cycle
 
 
 def cycle_ends(epochs: int, first: int = FIRST_CYCLE) -> list[int]:
     """The epochs at which the cosine cycles of `epochs` end: cycles of 5, 10, 20... epochs (each twice the one
-    before), the last one stretched to end at `epochs`; a single cycle below 15 epochs. A fold that has learnt
-    all it can after a cycle stops there (trainer.CycleStop): easy data stops after 5 epochs, while the rest
-    still ends with a long, slow anneal."""
+    before), the last one stretched to end at `epochs`; a single cycle below 15 epochs. A fold stops at a
+    perfect score, or at the end of a cycle that did not improve (CycleRule): data learnt perfectly stops
+    within the first 5 epochs, while the rest still ends with a long, slow anneal."""
     ends, length = [], first
     while (ends[-1] if ends else 0) + length <= epochs:
         ends.append((ends[-1] if ends else 0) + length)
         length *= 2
     return [*ends[:-1], epochs]
+
+
+class CycleRule:
+    """When cycles stop a fold: at a perfect validation score, or at the end of a cycle whose best score is no
+    better (by more than `min_delta`) than the cycles' before it, since the next, longer cycle would restart
+    from the full rate for nothing. Only a perfect score stops a fold within the first cycle: its end has
+    nothing before it to beat. Used by the trainer's CycleStop and by the hand-written fold of bench_fold.py."""
+
+    def __init__(self, epochs: int, metric: Metric, min_delta: float = 0.0):
+        self.checked_ends = cycle_ends(epochs)[:-1]  # the last cycle always runs to its end
+        self.metric, self.min_delta = metric, min_delta
+        self.best_before: float | None = None  # the best score of the cycles already ended
+        self.best: float | None = None
+        self.stopped = False
+
+    def better(self, score: float, than: float | None, by: float = 0.0) -> bool:
+        return than is None or (score > than + by if self.metric.higher_is_better else score < than - by)
+
+    def stop_after(self, epoch: int, score: float) -> bool:
+        """Whether the fold stops after epoch `epoch` (from 1), validated at `score`; NaN scores are passed over."""
+        if math.isfinite(score) and self.better(score, self.best):
+            self.best = score
+        if math.isfinite(score) and self.metric.is_perfect(score):
+            self.stopped = True
+        elif epoch in self.checked_ends and self.best is not None:
+            if self.best_before is not None and not self.better(self.best, self.best_before, self.min_delta):
+                self.stopped = True
+            self.best_before = self.best
+        return self.stopped
 
 
 def lr_factor(step: int, total: int, warmup: int, schedule: str, restarts: tuple[int, ...] = ()) -> float:

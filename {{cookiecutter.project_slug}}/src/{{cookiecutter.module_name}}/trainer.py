@@ -27,9 +27,8 @@ from .atomic import umask, write_atomic
 from .averaging import make_averaging
 from .config import Config, ConfigError
 from .errors import NonFiniteLossError
-from .metrics import Metric
 from .module import CompetitionModule
-from .schedules import cycle_ends
+from .schedules import CycleRule
 
 
 def cpu_has_amx(cpuinfo: str | Path = "/proc/cpuinfo") -> bool:
@@ -106,41 +105,36 @@ class FreezeBackbone(Callback):
 
 
 class CycleStop(Callback):
-    """optim.schedule cycles: the fold stops at the end of a cycle whose best validation score is no better
-    than the cycles' before it, or at a perfect score: the next, longer cycle would restart from the full rate
-    for nothing. The best checkpoint is what the fold keeps either way."""
+    """optim.schedule cycles: the fold stops as schedules.CycleRule says, at a perfect validation score or at
+    the end of a cycle that did not improve. The best checkpoint is what the fold keeps either way."""
 
-    def __init__(self, ends: list[int], monitor: str, metric: Metric):
-        self.ends, self.monitor, self.metric = ends[:-1], monitor, metric
-        self.best_before: float | None = None  # the best score of the cycles already ended
-        self.best: float | None = None
+    def __init__(self, rule: CycleRule, monitor: str):
+        self.rule, self.monitor = rule, monitor
 
-    def better(self, score: float, than: float | None) -> bool:
-        return than is None or (score > than if self.metric.higher_is_better else score < than)
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        trainer.should_stop = trainer.should_stop or self.rule.stopped  # resumed from the epoch that stopped it
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.sanity_checking or self.monitor not in trainer.callback_metrics:
             return
-        score = float(trainer.callback_metrics[self.monitor])
-        if self.better(score, self.best):
-            self.best = score
-        if self.metric.is_perfect(score):
+        score = float(trainer.callback_metrics[self.monitor])  # the same on every DDP rank: synced when logged
+        if self.rule.stop_after(trainer.current_epoch + 1, score):
             trainer.should_stop = True
-        elif trainer.current_epoch + 1 in self.ends:
-            if self.best_before is not None and not self.better(self.best, self.best_before):
-                trainer.should_stop = True
-            self.best_before = self.best
 
-    def state_dict(self) -> dict:
-        return {"best_before": self.best_before, "best": self.best}  # a resumed fold compares as before
+    def state_dict(self) -> dict:  # a resumed fold compares its cycles as an uninterrupted one
+        return {"best_before": self.rule.best_before, "best": self.rule.best, "stopped": self.rule.stopped}
 
     def load_state_dict(self, state_dict: dict) -> None:
-        self.best_before, self.best = state_dict["best_before"], state_dict["best"]
+        self.rule.best_before, self.rule.best, self.rule.stopped = (
+            state_dict["best_before"],
+            state_dict["best"],
+            state_dict["stopped"],
+        )
 
 
 def make_callbacks(cfg: Config, module: CompetitionModule, out: Path, logging: bool) -> list:
     """The best (or top-k) checkpoints by the validation metric, last.ckpt after every epoch (for --resume),
-    and the config's weight averaging, backbone freezing, early stopping, accumulation and LR logging."""
+    and the config's weight averaging, backbone freezing, early or cycle stopping, accumulation and LR logging."""
     top_k = cfg.averaging.top_k if cfg.averaging.weights == "top_k" else 1
     best = ModelCheckpoint(
         dirpath=out / layout.CHECKPOINTS,
@@ -160,8 +154,9 @@ def make_callbacks(cfg: Config, module: CompetitionModule, out: Path, logging: b
     o, c = cfg.optim, cfg.callbacks
     if o.freeze_backbone_epochs:
         callbacks.append(FreezeBackbone(o.freeze_backbone_epochs))
-    if o.schedule == "cycles" and cfg.averaging.weights != "swa" and not cfg.mixup.off_last_epochs:
-        callbacks.append(CycleStop(cycle_ends(cfg.trainer.max_epochs), module.monitor, module.metric))
+    if o.schedule == "cycles" and not cfg.mixup.off_last_epochs:  # clean last epochs need the run to reach them
+        rule = CycleRule(cfg.trainer.max_epochs, module.metric, c.early_stopping_min_delta)
+        callbacks.append(CycleStop(rule, module.monitor))
     if c.early_stopping_patience is not None:
         callbacks.append(
             EarlyStopping(

@@ -118,11 +118,16 @@ def check_across(cfg: Config) -> None:
             f"config key 'averaging.swa_start_epoch': {a.swa_start_epoch} must be an epoch of the run "
             f"(0 to {cfg.trainer.max_epochs - 1})"
         )
-    if a.weights == "swa" and cfg.optim.schedule == "cycles":
-        raise ConfigError(
-            "config key 'optim.schedule': cycles restart the rate, which SWA's average of epoch ends "
-            "would mix; use cosine or linear with averaging.weights swa"
-        )
+    if cfg.optim.schedule == "cycles":
+        # SWA averages the epoch ends of one run to its end; cycles restart the rate and may stop early. The
+        # restarts sit at epoch ends counted from equal epochs, which the other two keys would make unequal.
+        clash = {
+            "averaging.weights": a.weights == "swa",
+            "callbacks.accumulate_schedule": bool(cfg.callbacks.accumulate_schedule),
+            "trainer.max_steps": cfg.trainer.max_steps != -1,
+        }
+        for key in (key for key, clashes in clash.items() if clashes):
+            raise ConfigError(f"config key 'optim.schedule': cycles do not go with {key}; use cosine or linear")
     if a.weights == "swa" and a.swa_lr is not None and cfg.optim.schedule == "onecycle":
         raise ConfigError("config key 'averaging.swa_lr': OneCycle owns the learning rate; use cosine or linear")
     if cfg.callbacks.accumulate_schedule and cfg.trainer.accumulate_grad_batches != 1:
