@@ -207,10 +207,11 @@ def test_a_logger_that_is_not_installed_is_refused_with_the_install_command(tiny
 
 
 def test_accumulation_is_set_one_way_only(tmp_path):
+    cosine = ["--optim.schedule", "cosine"]  # cycles refuse an accumulation schedule (test_cycles.py)
     with pytest.raises(ConfigError, match=r"'callbacks.accumulate_schedule' and 'trainer.accumulate_grad_batches'"):
         load_config(
             PROJECT / "configs" / "vision.yaml",
-            ["--trainer.accumulate_grad_batches", "2", "--callbacks.accumulate_schedule", "{0: 1, 2: 4}"],
+            [*cosine, "--trainer.accumulate_grad_batches", "2", "--callbacks.accumulate_schedule", "{0: 1, 2: 4}"],
         )
-    cfg = load_config(PROJECT / "configs" / "vision.yaml", ["--callbacks.accumulate_schedule", "{0: 1, 2: 4}"])
+    cfg = load_config(PROJECT / "configs" / "vision.yaml", [*cosine, "--callbacks.accumulate_schedule", "{0: 1, 2: 4}"])
     assert cfg.callbacks.accumulate_schedule == {0: 1, 2: 4}
