@@ -90,7 +90,7 @@ def hand_fold(cfg: Config, fold: int) -> float:
     epochs = cfg.trainer.max_epochs
     schedule = make_schedule(cfg, optimizer, max(epochs * len(train_loader), 2), epochs)
     loss_fn, metric = problem.loss(cfg.optim.label_smoothing), get_metric(cfg.metric)
-    targets, sign = problem.encode(valid_rows), 1 if metric.higher_is_better else -1
+    targets, sign = problem.encode(valid_rows), metric.sign
     precision = cfg.trainer.precision  # the autocast of Lightning's mixed precision
     autocast = partial(torch.autocast, device.type, torch.bfloat16 if "bf16" in precision else torch.float16)
     best = (-float("inf"), None, None)

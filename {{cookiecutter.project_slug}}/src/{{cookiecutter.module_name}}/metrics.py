@@ -92,9 +92,14 @@ class Metric:
         return abs(score - self.perfect) < self.PERFECT_TOLERANCE
 
     @property
+    def sign(self) -> int:
+        """1 where higher is better, else -1: `sign * score` is higher when the score is better."""
+        return 1 if self.higher_is_better else -1
+
+    @property
     def perfect_threshold(self) -> float:
         """EarlyStopping's `stopping_threshold` that stops at a perfect score (it asks for strictly better)."""
-        return self.perfect + (-1 if self.higher_is_better else 1) * self.PERFECT_TOLERANCE
+        return self.perfect - self.sign * self.PERFECT_TOLERANCE
 
     @property
     def mode(self) -> str:

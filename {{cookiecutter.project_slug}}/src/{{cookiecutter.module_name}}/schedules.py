@@ -21,10 +21,11 @@ def cycle_ends(epochs: int, first: int = FIRST_CYCLE) -> list[int]:
     before), the last one stretched to end at `epochs`; a single cycle below 15 epochs. A fold stops at a
     perfect score, or at the end of a cycle that did not improve (CycleRule): data learnt perfectly stops
     within the first 5 epochs, while the rest still ends with a long, slow anneal."""
-    ends, length = [], first
-    while (ends[-1] if ends else 0) + length <= epochs:
-        ends.append((ends[-1] if ends else 0) + length)
+    ends, end, length = [], first, first
+    while end <= epochs:
+        ends.append(end)
         length *= 2
+        end += length
     return [*ends[:-1], epochs]
 
 
@@ -42,7 +43,7 @@ class CycleRule:
         self.stopped = False
 
     def better(self, score: float, than: float | None, by: float = 0.0) -> bool:
-        return than is None or (score > than + by if self.metric.higher_is_better else score < than - by)
+        return than is None or self.metric.sign * (score - than) > by
 
     def stop_after(self, epoch: int, score: float) -> bool:
         """Whether the fold stops after epoch `epoch` (from 1), validated at `score`; NaN scores are passed over."""
