@@ -61,6 +61,8 @@ def test_a_fold_stops_after_a_cycle_that_did_not_improve_or_at_a_perfect_score()
     assert stop_after([*first, *[0.6] * 9, 0.81, *[0.9] * 20], 35, min_delta=0.02) == 15  # not by enough
     assert stop_after([*first, *[0.6] * 18], 23) is None  # the last cycle always runs to the end
     assert stop_after([0.5, 0.9, 1.0, 1.0], 23) == 3  # nothing is left to learn
+    perfect = CycleRule(23, get_metric("accuracy"))
+    assert perfect.stop_after(1, 1.0) and perfect.why == "a perfect validation score, 1.0000"
     assert stop_after([0.9, 0.4, 0.2, 0.0, 0.1], 23, metric="rmse") == 4  # lower is better: 0 is perfect
     assert stop_after([*first[:4], float("nan"), *[0.85] * 10], 35) is None  # a NaN epoch is passed over
 
@@ -77,14 +79,17 @@ def test_a_perfect_score_logged_as_float32_stops_early_stopping(name):
     assert not stopping._evaluate_stopping_criteria(short)[0]
 
 
-def test_a_fold_resumed_after_its_stop_stops_again_and_compares_as_before():
+def test_a_fold_resumed_after_its_stop_stops_again_and_compares_as_before(caplog):
     stop = CycleStop(CycleRule(35, get_metric("accuracy")), "val/score")
     for epoch, score in enumerate([0.5, 0.6, 0.7, 0.8, 0.8, *[0.6] * 10]):
+        metrics = {"val/score": score}
         trainer = SimpleNamespace(
-            sanity_checking=False, current_epoch=epoch, should_stop=False, callback_metrics={"val/score": score}
+            sanity_checking=False, current_epoch=epoch, max_epochs=35, should_stop=False, callback_metrics=metrics
         )
         stop.on_validation_end(trainer, None)
     assert trainer.should_stop and trainer.current_epoch + 1 == 15
+    said = "cycles: the fold stops after epoch 15 of 35: the cycle ending here did not beat the best score before it"
+    assert f"{said}, 0.8000" in caplog.text  # why a fold of 35 epochs ended at 15, in its output
     resumed = CycleStop(CycleRule(35, get_metric("accuracy")), "val/score")
     resumed.load_state_dict(stop.state_dict())  # what last.ckpt holds
     started = SimpleNamespace(should_stop=False)

@@ -41,6 +41,7 @@ class CycleRule:
         self.best_before: float | None = None  # the best score of the cycles already ended
         self.best: float | None = None
         self.stopped = False
+        self.why = ""  # the reason it stopped, in words
 
     def better(self, score: float, than: float | None, by: float = 0.0) -> bool:
         return than is None or self.metric.sign * (score - than) > by
@@ -50,10 +51,11 @@ class CycleRule:
         if math.isfinite(score) and self.better(score, self.best):
             self.best = score
         if math.isfinite(score) and self.metric.is_perfect(score):
-            self.stopped = True
+            self.stopped, self.why = True, f"a perfect validation score, {score:.4f}"
         elif epoch in self.checked_ends and self.best is not None:
             if self.best_before is not None and not self.better(self.best, self.best_before, self.min_delta):
                 self.stopped = True
+                self.why = f"the cycle ending here did not beat the best score before it, {self.best_before:.4f}"
             self.best_before = self.best
         return self.stopped
 

@@ -21,6 +21,7 @@ from lightning.pytorch.callbacks import (
     LearningRateMonitor,
     ModelCheckpoint,
 )
+from lightning.pytorch.utilities import rank_zero_info
 
 from . import layout
 from .atomic import umask, write_atomic
@@ -118,8 +119,10 @@ class CycleStop(Callback):
         if trainer.sanity_checking or self.monitor not in trainer.callback_metrics:
             return
         score = float(trainer.callback_metrics[self.monitor])  # the same on every DDP rank: synced when logged
-        if self.rule.stop_after(trainer.current_epoch + 1, score):
+        epoch = trainer.current_epoch + 1
+        if self.rule.stop_after(epoch, score):
             trainer.should_stop = True
+            rank_zero_info(f"cycles: the fold stops after epoch {epoch} of {trainer.max_epochs}: {self.rule.why}")
 
     def state_dict(self) -> dict:  # a resumed fold compares its cycles as an uninterrupted one
         return {"best_before": self.rule.best_before, "best": self.rule.best, "stopped": self.rule.stopped}
