@@ -37,6 +37,7 @@ def test_every_task_bakes_the_contract_layout(baked):
         "scripts/slurm_folds.sbatch",
         "notebooks/eda.ipynb",
         "report.py",
+        "blend.py",
         "tests",
     ):
         assert (project / path).exists(), path

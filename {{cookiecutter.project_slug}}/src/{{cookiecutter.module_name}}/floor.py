@@ -23,7 +23,7 @@ from .metrics import get_metric
 from .oof import oof_table
 from .problem import Problem
 from .provenance import write_provenance
-from .submission import submission_table, write_submission
+from .submission import submission_table, write_submission, write_test_predictions
 from .tasks import get_task
 
 MODELS = ("linear", "boosting")
@@ -105,6 +105,7 @@ def fit_floor(cfg: Config, model: str | None = None) -> dict:
     write_csv(oof_table(cfg, problem, train_rows, oof), layout.oof(folder))
     submission = submission_table(cfg, competition, test)
     write_submission(cfg, competition, submission, folder / layout.SUBMISSION)
+    write_test_predictions(cfg, competition, test, folder / layout.TEST_PREDS)
     write_json(summary, folder / layout.CV)  # last: it marks the floor as finished, as for an experiment
     print(
         f"\nFloor {cfg.experiment!r} ({summary['floor']}): CV {cfg.metric} = {summary['cv']:.4f} "

@@ -23,7 +23,7 @@ from .data.competition import Competition, load_competition
 from .data.loaders import make_loader
 from .fold_state import trained_folds
 from .problem import Problem
-from .submission import submission_table, write_submission
+from .submission import submission_table, write_submission, write_test_predictions
 from .tasks import Task, get_task
 
 
@@ -79,7 +79,8 @@ def predict_fold(cfg: Config, competition: Competition, fold: int, device: torch
 
 
 def predict(cfg: Config, out: Path | None = None) -> Path:
-    """Average the finished folds' test predictions and write `out` (outputs/<experiment>/submission.csv)."""
+    """Average the finished folds' test predictions and write `out` (outputs/<experiment>/submission.csv), and
+    beside it test_preds.csv, the predictions before labels are chosen."""
     competition = load_competition(cfg, folds=False)
     folds = trained_folds(cfg)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -87,6 +88,7 @@ def predict(cfg: Config, out: Path | None = None) -> Path:
     submission = submission_table(cfg, competition, preds)
     path = Path(out or cfg.experiment_dir / layout.SUBMISSION)
     write_submission(cfg, competition, submission, path)
+    write_test_predictions(cfg, competition, preds, path.with_name(layout.TEST_PREDS))
     missing = sorted(set(range(cfg.cv.n_folds)) - set(folds))
     print(
         f"Wrote {path}: {len(submission)} rows, the mean of folds {', '.join(map(str, folds))}"

@@ -19,8 +19,13 @@ outputs/<experiment>/
     oof.csv, cv.json           once every fold is finished: all OOF rows, one per training row, and the CV
     *.png                      pictures of the OOF: confusion matrix, ROC/PR, residuals, scores per fold
     submission.csv             written by predict.py
+    test_preds.csv             written by predict.py too: the test rows' probabilities or values (the folds' mean,
+                               before labels are chosen), in test.csv's order, for blend.py to combine
 outputs/<experiment>_floor/    baseline.py's scikit-learn floor on the same folds: config.yaml, oof.csv, cv.json,
-                               submission.csv, provenance.json
+                               submission.csv, test_preds.csv, provenance.json
+outputs/<blend>/               blend.py's blend or stack of experiments: config.yaml (its first member's), oof.csv
+                               (scored out of sample), cv.json (its members, weights and honest CV),
+                               test_preds.csv, submission.csv
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ METRICS = "metrics.json"
 CV = "cv.json"
 PROVENANCE = "provenance.json"
 SUBMISSION = "submission.csv"
+TEST_PREDS = "test_preds.csv"
 CHECKPOINTS = "checkpoints"
 BEST, LAST = "best", "last"  # checkpoint names, without .ckpt
 LOGS = "logs"

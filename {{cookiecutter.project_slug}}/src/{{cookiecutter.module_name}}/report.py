@@ -1,6 +1,6 @@
-"""Every finished experiment under outputs/ in one table, best CV first, with the tricks each one used, its
-margin over the best scikit-learn floor (baseline.py) of its metric, and its leaderboard score where the
-Kaggle CLI can read it."""
+"""Every finished experiment under outputs/ in one table, best CV first, with the tricks each one used (a blend:
+its members and weights), its margin over the best scikit-learn floor (baseline.py) of its metric, and its
+leaderboard score where the Kaggle CLI can read it."""
 
 from __future__ import annotations
 
@@ -62,8 +62,8 @@ def experiments(output_dir: str | Path, lb: dict[str, list[float]] | None = None
         try:
             result = json.loads(cv_json.read_text())
             config = yaml.safe_load((cv_json.parent / layout.CONFIG).read_text())
-            floor = "floor" in result  # baseline.py's scikit-learn floor
-            used = result["floor"] if floor else tricks(config)
+            floor, blend = "floor" in result, result.get("blend")  # baseline.py's floor; blend.py's blend
+            used = result["floor"] if floor else blend["description"] if blend else tricks(config)
         except (OSError, ValueError, KeyError, TypeError, yaml.YAMLError) as error:  # one bad folder hides no other
             print(
                 f"skipped {cv_json.parent}: its cv.json or config.yaml does not read ({type(error).__name__}: {error})"
@@ -78,7 +78,7 @@ def experiments(output_dir: str | Path, lb: dict[str, list[float]] | None = None
                 "vs floor": None,
                 "fold std": result["std"],
                 "folds": len(result["folds"]),
-                "model": "scikit-learn" if floor else config["model"]["name"],
+                "model": "scikit-learn" if floor else "blend" if blend else config["model"]["name"],
                 "tricks": used,
                 "commit": commits(cv_json.parent),
                 "higher_is_better": result["higher_is_better"],

@@ -1,4 +1,5 @@
-"""submission.csv: the predictions in sample_submission.csv's layout, checked as Kaggle would read them."""
+"""submission.csv: the predictions in sample_submission.csv's layout, checked as Kaggle would read them; and
+test_preds.csv, the same predictions before labels are chosen, which blend.py combines."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .atomic import write_atomic
+from .atomic import write_atomic, write_csv
 from .config import Config
 from .data.competition import Competition, submission_columns
 from .data.tables import read_csv
@@ -89,3 +90,11 @@ def write_submission(cfg: Config, competition: Competition, submission: pd.DataF
         validate_submission(read_csv(tmp), competition.sample_submission, cfg.data.id_col, labels)
 
     write_atomic(path, write)
+
+
+def write_test_predictions(cfg: Config, competition: Competition, preds: np.ndarray, path: Path) -> None:
+    """test_preds.csv: each test row's probabilities or values, laid out as oof.csv's prediction columns, in
+    test.csv's order, so that blend.py combines experiments without running their models again."""
+    table = pd.DataFrame(preds, columns=competition.problem.pred_columns)
+    table.insert(0, cfg.data.id_col, competition.test[cfg.data.id_col].to_numpy())
+    write_csv(table, path)
