@@ -6,10 +6,11 @@ python blend.py EXP_A EXP_B                      hill-climbed weights, >= 0 and 
 python blend.py --all                            every finished experiment under outputs/ (blends aside)
 python blend.py EXP_A EXP_B --method mean        the plain mean; rank: the mean of ranks (roc_auc)
 python blend.py EXP_A EXP_B --method stack       a level-2 logistic (ridge) regression; --model boosting
-python blend.py EXP_A EXP_B --name final         outputs/final/ (default: <method>_<member>+<member>...)
+python blend.py EXP_A EXP_B --name final         outputs/final/ (default: <method>_<member>_and_<member>...)
 """
 
 import argparse
+import hashlib
 import sys
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from {{ cookiecutter.module_name }} import cli
 from {{ cookiecutter.module_name }}.blending import METHODS, blend
 from {{ cookiecutter.module_name }}.errors import UserError
 from {{ cookiecutter.module_name }}.floor import MODELS
-from {{ cookiecutter.module_name }}.members import finished, load_members
+from {{ cookiecutter.module_name }}.members import check_blend_name, finished, load_members
 
 
 @cli.entry
@@ -30,17 +31,21 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("experiments", nargs="*", help="the members: experiment names under --output_dir")
     parser.add_argument("--all", action="store_true", help="every finished experiment with test predictions")
     parser.add_argument("--method", choices=METHODS, default="hill", help="how the members are combined")
-    parser.add_argument("--model", choices=MODELS, default="linear", help="stack: the level-2 model")
+    parser.add_argument("--model", choices=MODELS, help="stack: the level-2 model (default: linear)")
     parser.add_argument("--name", help="the blend's folder under --output_dir")
     parser.add_argument("--output_dir", default="outputs", help="the folder holding one folder per experiment")
     args = parser.parse_args(argv)
-    names = finished(args.output_dir) if args.all else args.experiments
     if args.all == bool(args.experiments):
         raise UserError("name the experiments to blend, or give --all, not both")
-    name = args.name or f"{args.method}_{'+'.join(names)}"
-    if len(name) > 100:  # a folder name most filesystems take
-        name = f"{args.method}_{len(names)}_experiments"
-    return blend(load_members(args.output_dir, names), args.method, name, args.model)
+    if args.model and args.method != "stack":
+        raise UserError(f"--model {args.model} chooses the stack's level-2 model: give --method stack too")
+    names = finished(args.output_dir) if args.all else args.experiments
+    method = f"{args.method}_{args.model}" if args.model else args.method
+    name = args.name or f"{method}_{'_and_'.join(names)}"
+    if not args.name and len(name) > 100:  # the longest experiment name
+        name = f"{method}_of_{len(names)}_experiments_{hashlib.sha256(' '.join(names).encode()).hexdigest()[:8]}"
+    check_blend_name(args.output_dir, name, names)
+    return blend(load_members(args.output_dir, names), args.method, name, args.output_dir, args.model or "linear")
 
 
 if __name__ == "__main__":

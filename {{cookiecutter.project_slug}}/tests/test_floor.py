@@ -37,6 +37,9 @@ def test_the_floor_predicts_every_training_row_once_on_the_saved_folds(floor_run
     assert summary["cv"] > 0.9 and len(summary["folds"]) == 5 and summary["floor"].startswith("linear")
     submission, sample = read_csv(folder / layout.SUBMISSION), read_csv(f"{cfg.data.dir}/sample_submission.csv")
     assert submission.id.tolist() == sample.id.tolist() and set(submission.label) <= set(train_rows.label)
+    # The probabilities behind the labels, for blend.py: in test.csv's order, the labels their argmax.
+    test_preds = read_csv(folder / layout.TEST_PREDS).set_index("id").loc[submission.id].astype(float)
+    assert (test_preds.to_numpy().argmax(axis=1).astype(str) == submission.label.to_numpy()).all()
 
 
 def test_each_experiment_shows_its_margin_over_the_floor(floor_run, capsys):

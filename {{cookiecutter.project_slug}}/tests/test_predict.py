@@ -23,7 +23,7 @@ def test_submission_is_the_fold_mean_in_the_sample_layout(two_folds):
     assert path == two_folds.experiment_dir / "submission.csv"
     # The probabilities behind the labels, kept for blend.py, in test.csv's order.
     test_preds = pd.read_csv(path.with_name("test_preds.csv"))
-    assert test_preds["id"].tolist() == competition.test["id"].astype(int).tolist()
+    assert test_preds["id"].tolist() == competition.test["id"].tolist()
     assert list(test_preds.columns[1:]) == [f"prob_{k}" for k in range(10)]
     np.testing.assert_allclose(test_preds.iloc[:, 1:].to_numpy(), mean, atol=1e-6)
     assert not list(path.parent.glob(".submission.csv.*"))  # no temporary file left behind

@@ -20,7 +20,8 @@ outputs/<experiment>/
     *.png                      pictures of the OOF: confusion matrix, ROC/PR, residuals, scores per fold
     submission.csv             written by predict.py
     test_preds.csv             written by predict.py too: the test rows' probabilities or values (the folds' mean,
-                               before labels are chosen), in test.csv's order, for blend.py to combine
+                               before labels are chosen), in test.csv's order, for blend.py to combine;
+    test_preds.json            the fingerprint of the oof.csv whose models made them: blend.py refuses stale ones
 outputs/<experiment>_floor/    baseline.py's scikit-learn floor on the same folds: config.yaml, oof.csv, cv.json,
                                submission.csv, test_preds.csv, provenance.json
 outputs/<blend>/               blend.py's blend or stack of experiments: config.yaml (its first member's), oof.csv
@@ -39,6 +40,7 @@ CV = "cv.json"
 PROVENANCE = "provenance.json"
 SUBMISSION = "submission.csv"
 TEST_PREDS = "test_preds.csv"
+TEST_PREDS_SOURCE = "test_preds.json"  # which oof.csv the test predictions go with
 CHECKPOINTS = "checkpoints"
 BEST, LAST = "best", "last"  # checkpoint names, without .ckpt
 LOGS = "logs"

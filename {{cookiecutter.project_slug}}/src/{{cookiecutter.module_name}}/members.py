@@ -12,20 +12,26 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from . import layout
 from .config import Config, load_config
+from .config.experiment import EXPERIMENT_NAME
 from .data.competition import Competition, load_competition
 from .data.tables import read_csv
 from .errors import UserError
 from .metrics import Metric, get_metric
-from .oof import read_oof
+from .problem import Problem, first_line
+from .submission import oof_fingerprint, read_fingerprint
+
+# What members must share, beside their rows and folds: the keys of their config.yaml.
+SHARED_KEYS = (("problem",), ("metric",), ("data", "id_col"), ("data", "target_cols"))
 
 
 @dataclass
 class Member:
     name: str
-    cv: dict  # its cv.json
+    cv: float  # its CV, from its cv.json
     oof: np.ndarray  # [training rows, outputs], in train.csv's order
     folds: np.ndarray  # each training row's fold, in train.csv's order
     test: np.ndarray  # [test rows, outputs], in test.csv's order
@@ -33,8 +39,8 @@ class Member:
 
 @dataclass
 class Members:
-    """The members, and what they share: the first member's config and competition, the encoded targets and
-    each training row's fold."""
+    """The members, and what they share: the first member's config and competition, each training row's fold
+    and the encoded targets."""
 
     cfg: Config
     competition: Competition
@@ -52,19 +58,45 @@ class Members:
     def targets(self) -> np.ndarray:
         return self.competition.problem.encode(self.competition.train)
 
-    def score(self, preds: np.ndarray, rows: np.ndarray | slice = slice(None)) -> float:
-        """The metric of predictions laid out as the OOF's, against the targets of `rows` (all by default)."""
-        return self.metric(self.targets[rows], preds, self.competition.problem.kind)
+    def score(self, preds: np.ndarray, targets: np.ndarray | None = None) -> float:
+        """The metric of predictions laid out as the OOF's, against `targets` (by default every row's)."""
+        return self.metric(self.targets if targets is None else targets, preds, self.competition.problem.kind)
+
+
+def read_cv(folder: Path) -> dict:
+    """A member's cv.json, refused unless it reads and holds its CV."""
+    path = folder / layout.CV
+    try:
+        cv = json.loads(path.read_text())
+        float(cv["cv"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise UserError(f"{path} does not read as an experiment's CV ({type(error).__name__}: {error})") from None
+    return cv
+
+
+def is_blend(folder: Path) -> bool:
+    return (folder / layout.CV).exists() and "blend" in read_cv(folder)
 
 
 def finished(output_dir: str | Path) -> list[str]:
     """The experiments under output_dir that a blend can take: finished (cv.json) and predicted (test_preds.csv),
     other than blends, whose members they would count twice."""
-    names = []
-    for cv_json in sorted(Path(output_dir).glob(f"*/{layout.CV}")):
-        if (cv_json.parent / layout.TEST_PREDS).exists() and "blend" not in json.loads(cv_json.read_text()):
-            names.append(cv_json.parent.name)
-    return names
+    folders = sorted(path.parent for path in Path(output_dir).glob(f"*/{layout.CV}"))
+    return [folder.name for folder in folders if (folder / layout.TEST_PREDS).exists() and not is_blend(folder)]
+
+
+def check_blend_name(output_dir: str | Path, name: str, members: list[str]) -> None:
+    """Refuse a blend's name that is no experiment name, or whose folder holds a member or an experiment: a
+    blend is written over an earlier blend of the same name only."""
+    if not EXPERIMENT_NAME.fullmatch(name):
+        raise UserError(
+            f"blend name {name!r} is not a name of letters, digits, '.', '_' and '-' (starting with a letter or digit, "
+            "at most 100): give --name"
+        )
+    folder = layout.experiment_dir(output_dir, name)
+    trained = ((folder / layout.CV).exists() and not is_blend(folder)) or any(folder.glob("fold*"))
+    if name in members or trained:
+        raise UserError(f"{folder} holds an experiment that is not a blend: give the blend another --name")
 
 
 def load_members(output_dir: str | Path, names: list[str]) -> Members:
@@ -86,15 +118,11 @@ def load_members(output_dir: str | Path, names: list[str]) -> Members:
 
 def read_member(cfg: Config, competition: Competition, folder: Path) -> Member:
     """One member's cv.json, oof.csv and test_preds.csv, each checked against `cfg`'s competition."""
+    check_same_setup(cfg, folder)
     problem, id_col = competition.problem, cfg.data.id_col
-    cv = json.loads((folder / layout.CV).read_text())
-    if cv.get("metric") != cfg.metric:
-        raise UserError(
-            f"{folder / layout.CV} scores {cv.get('metric')}, the blend's first member {cfg.metric}: "
-            "members must share the metric"
-        )
     oof_path, test_path = layout.oof(folder), folder / layout.TEST_PREDS
-    oof = aligned(oof_path, read_predictions(oof_path, problem), id_col, competition.train[id_col], "train.csv")
+    oof = aligned(oof_path, read_predictions(oof_path, problem, ["fold", *problem.target_cols]), id_col,
+                  competition.train[id_col], "train.csv")  # fmt: skip
     for column in problem.target_cols:
         differ = oof[column].to_numpy() != competition.train[column].to_numpy()
         if differ.any():
@@ -103,25 +131,60 @@ def read_member(cfg: Config, competition: Competition, folder: Path) -> Member:
                 f"{oof_path}: row {oof[id_col].iloc[row]!r} has {column} {oof[column].iloc[row]!r} where "
                 f"train.csv has {competition.train[column].iloc[row]!r}: members must predict the same targets"
             )
-    if test_path.stat().st_mtime < oof_path.stat().st_mtime:
+    if read_fingerprint(test_path) != oof_fingerprint(oof_path):
         raise UserError(
-            f"{test_path} is older than its oof.csv: the experiment was trained again since it predicted; "
-            f"run python predict.py --experiment {folder.name}"
+            f"{test_path} was not predicted from the models behind {oof_path} (trained again since, or predicted "
+            f"before every fold was): run python predict.py --experiment {folder.name}"
         )
     test = aligned(test_path, read_predictions(test_path, problem), id_col, competition.test[id_col], "test.csv")
     columns = problem.pred_columns
-    return Member(folder.name, cv, oof[columns].to_numpy(), oof.fold.to_numpy(), test[columns].to_numpy())
+    cv, folds = float(read_cv(folder)["cv"]), oof.fold.to_numpy()
+    return Member(folder.name, cv, oof[columns].to_numpy(), folds, test[columns].to_numpy())
 
 
-def read_predictions(path: Path, problem) -> pd.DataFrame:
-    """oof.csv or test_preds.csv, refused when it lacks a prediction column of the blend's problem."""
+def check_same_setup(cfg: Config, folder: Path) -> None:
+    """Refuse a member whose config.yaml has another problem, metric, id column or targets than the first's."""
+    path = folder / layout.CONFIG
+    try:
+        saved = yaml.safe_load(path.read_text())
+        theirs = [saved[keys[0]] if len(keys) == 1 else saved[keys[0]][keys[1]] for keys in SHARED_KEYS]
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as error:
+        raise UserError(f"{path} does not read as an experiment's config ({type(error).__name__}: {error})") from None
+    first = cfg.to_dict()
+    for keys, value in zip(SHARED_KEYS, theirs, strict=True):
+        ours = first[keys[0]] if len(keys) == 1 else first[keys[0]][keys[1]]
+        if value != ours:
+            raise UserError(
+                f"{path}: config key '{'.'.join(keys)}' is {value!r} where the blend's first member has {ours!r}: "
+                "members must share it"
+            )
+
+
+def read_predictions(path: Path, problem: Problem, also: list[str] = ()) -> pd.DataFrame:
+    """oof.csv or test_preds.csv with its prediction columns as numbers, refused when a column is missing or
+    a prediction is empty, not a number or not finite."""
     table = read_csv(path)
-    missing = [column for column in problem.pred_columns if column not in table.columns]
+    missing = [column for column in [*also, *problem.pred_columns] if column not in table.columns]
     if missing:
         raise UserError(f"{path} has no column {missing[0]!r}: members must predict the same targets and classes")
-    if path.name == layout.TEST_PREDS:
-        return table.astype({column: float for column in problem.pred_columns})
-    return read_oof(path, problem)
+    for column in problem.pred_columns:
+        values = pd.to_numeric(table[column], errors="coerce")
+        bad = ~np.isfinite(values.to_numpy(dtype=float))
+        if bad.any():
+            raise UserError(
+                f"{path}: line {first_line(pd.Series(bad))} of column {column!r} holds {table[column][bad].iloc[0]!r}, "
+                "not a finite number"
+            )
+        table[column] = values
+    if "fold" in also:
+        folds = pd.to_numeric(table.fold, errors="coerce")
+        bad = ~folds.isin(range(1000))
+        if bad.any():
+            raise UserError(
+                f"{path}: line {first_line(bad)} of column 'fold' holds {table.fold[bad].iloc[0]!r}, not a fold"
+            )
+        table["fold"] = folds.astype(int)
+    return table
 
 
 def aligned(path: Path, table: pd.DataFrame, id_col: str, ids: pd.Series, source: str) -> pd.DataFrame:

@@ -3,12 +3,15 @@ test_preds.csv, the same predictions before labels are chosen, which blend.py co
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .atomic import write_atomic, write_csv
+from . import layout
+from .atomic import write_atomic, write_csv, write_json
 from .config import Config
 from .data.competition import Competition, submission_columns
 from .data.tables import read_csv
@@ -94,7 +97,25 @@ def write_submission(cfg: Config, competition: Competition, submission: pd.DataF
 
 def write_test_predictions(cfg: Config, competition: Competition, preds: np.ndarray, path: Path) -> None:
     """test_preds.csv: each test row's probabilities or values, laid out as oof.csv's prediction columns, in
-    test.csv's order, so that blend.py combines experiments without running their models again."""
+    test.csv's order, so that blend.py combines experiments without running their models again. Beside it,
+    test_preds.json holds the fingerprint of the experiment's oof.csv as it is now: a blend refuses test
+    predictions whose models are not those behind the OOF it weighs (a fold trained again since)."""
     table = pd.DataFrame(preds, columns=competition.problem.pred_columns)
     table.insert(0, cfg.data.id_col, competition.test[cfg.data.id_col].to_numpy())
     write_csv(table, path)
+    write_json(
+        {"oof_sha256": oof_fingerprint(layout.oof(cfg.experiment_dir))}, path.with_name(layout.TEST_PREDS_SOURCE)
+    )
+
+
+def oof_fingerprint(oof: Path) -> str | None:
+    """The sha256 of an experiment's oof.csv; None before every fold is trained."""
+    return hashlib.sha256(oof.read_bytes()).hexdigest() if oof.exists() else None
+
+
+def read_fingerprint(test_preds: Path) -> str | None:
+    """The oof.csv fingerprint recorded beside test_preds.csv; None where none was."""
+    try:
+        return json.loads(test_preds.with_name(layout.TEST_PREDS_SOURCE).read_text())["oof_sha256"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
