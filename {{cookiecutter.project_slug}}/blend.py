@@ -10,14 +10,13 @@ python blend.py EXP_A EXP_B --name final         outputs/final/ (default: <metho
 """
 
 import argparse
-import hashlib
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 
 from {{ cookiecutter.module_name }} import cli
-from {{ cookiecutter.module_name }}.blending import METHODS, blend
+from {{ cookiecutter.module_name }}.blending import METHODS, blend, default_name
 from {{ cookiecutter.module_name }}.errors import UserError
 from {{ cookiecutter.module_name }}.floor import MODELS
 from {{ cookiecutter.module_name }}.members import check_blend_name, finished, load_members
@@ -40,10 +39,7 @@ def main(argv: list[str] | None = None) -> dict:
     if args.model and args.method != "stack":
         raise UserError(f"--model {args.model} chooses the stack's level-2 model: give --method stack too")
     names = finished(args.output_dir) if args.all else args.experiments
-    method = f"{args.method}_{args.model}" if args.model else args.method
-    name = args.name or f"{method}_{'_and_'.join(names)}"
-    if not args.name and len(name) > 100:  # the longest experiment name
-        name = f"{method}_of_{len(names)}_experiments_{hashlib.sha256(' '.join(names).encode()).hexdigest()[:8]}"
+    name = args.name or default_name(args.method, args.model, names)
     check_blend_name(args.output_dir, name, names)
     return blend(load_members(args.output_dir, names), args.method, name, args.output_dir, args.model or "linear")
 

@@ -14,6 +14,7 @@ its oof.csv holds those out-of-sample predictions. The test predictions use the 
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 from pathlib import Path
 
@@ -95,6 +96,15 @@ class Blender:
             features = np.concatenate(inputs, axis=1)[rows]
             return predictions(self.stacker, self.members.competition.problem, features)
         return sum(w * p[rows] for w, p in zip(self.weights, inputs, strict=True))
+
+
+def default_name(method: str, model: str | None, members: list[str]) -> str:
+    """<method>[_<model>]_<member>_and_<member>..., or a digest of the members' names past 100 characters."""
+    method = f"{method}_{model}" if model else method
+    name = f"{method}_{'_and_'.join(members)}"
+    if len(name) <= 100:  # the longest experiment name
+        return name
+    return f"{method}_of_{len(members)}_experiments_{hashlib.sha256(' '.join(members).encode()).hexdigest()[:8]}"
 
 
 def check_method(members: Members, method: str) -> None:
