@@ -3,6 +3,7 @@
 python train.py --fold 0                         one fold with the default config
 python train.py --fold 0,2                       a list of folds
 python train.py --fold all                       every fold; folds finished before are skipped
+python train.py --fold all --seeds 3             every fold once per seed (seed, seed+1, seed+2), and their mean
 python train.py --config configs/vision.yaml --fold 1 --trainer.max_epochs 3   any config key as a dotted flag
 python train.py --fold 0 --find-lr               the LR finder's plot and suggestion (--find-lr apply: train with it)
 python train.py --fold 0 --find-batch-size       the largest batch that fits (--find-batch-size apply: train with it)
@@ -32,6 +33,18 @@ def parse_folds(text: str, n_folds: int) -> list[int]:
         if not 0 <= fold < n_folds:
             raise ConfigError(f"--fold {fold}: folds are numbered 0 to {n_folds - 1} (cv.n_folds is {n_folds})")
     return folds
+
+
+def parse_seeds(text: str, seed: int) -> list[int]:
+    """--seeds 3: three seeds from the config's seed on; --seeds 1,7,42: those."""
+    try:
+        if "," in text:
+            return [int(part) for part in text.split(",")]
+        if int(text) >= 1:
+            return [seed + k for k in range(int(text))]
+    except ValueError:
+        pass
+    raise ConfigError(f"--seeds {text!r}: give a number of seeds, such as 3, or a list such as 1,7,42")
 
 
 def tune(args: argparse.Namespace, cfg: Config, fold: int) -> Config | None:
@@ -71,7 +84,11 @@ def main(argv: list[str] | None = None) -> dict | None:
             choices=["show", "apply"],
             help=f"run Lightning's {finder} finder on the first fold and print what it found; apply: train with it",
         )
+    parser.add_argument("--seeds", help="train every fold once per seed: a number of seeds, or a list such as 1,7,42")
     args, cfg = parse_args(parser, argv)
+    if args.seeds:  # the config key `seeds`, for the rest of the run (the finders reload the config)
+        args.overrides += ["--seeds", f"[{','.join(map(str, parse_seeds(args.seeds, cfg.seed)))}]"]
+        cfg = load_config(args.config, args.overrides)
     folds = parse_folds(args.fold, cfg.cv.n_folds)
     if args.find_lr or args.find_batch_size:
         cfg = tune(args, cfg, folds[0])

@@ -2,7 +2,7 @@
 # Rebuilds everything under /tmp/real18 from Debian/PyPI package files (no runtime downloads).
 set -e
 S="$(cd "$(dirname "$0")" && pwd)"   # these scripts
-mkdir -p /tmp/real18/dl/x; cd /tmp/real18/dl
+mkdir -p /tmp/real18/dl/x /tmp/real18/scripts; cd /tmp/real18/dl
 apt-get update
 apt-get download opencv-doc=4.6.0+dfsg-12 oxygen-icon-theme=5:5.103.0-1 gnome-icon-theme=3.12.0-5 \
     fortunes=1:1.99.1-7.3 wordnet-base=1:3.0-37

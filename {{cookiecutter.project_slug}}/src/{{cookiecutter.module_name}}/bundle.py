@@ -1,10 +1,11 @@
 """An experiment packed for a Kaggle notebook that predicts with the internet off.
 
 bundles/<experiment>/ holds what predict.py needs and nothing it must download: the package's code and
-predict.py, each trained fold's plain weights (model.safetensors) and the experiment's config, for texts
-the tokenizer and config.json of the model, and wheels/: what Kaggle's notebook image lacks (omegaconf) or
-must have at our version (safetensors), installed with `pip install --no-index --find-links`. Prediction
-runs on the image's own torch, timm{% if cookiecutter.task != "vision" %}, transformers{% endif %} and albumentations. It becomes a Kaggle dataset with
+predict.py, each trained fold's plain weights (model.safetensors; with `seeds`, every seed's) and the
+experiment's config, for texts the tokenizer and config.json of the model, and wheels/: what Kaggle's notebook
+image lacks (omegaconf) or must have at our version (safetensors), installed with
+`pip install --no-index --find-links`. Prediction runs on the image's own torch,
+timm{% if cookiecutter.task != "vision" %}, transformers{% endif %} and albumentations. It becomes a Kaggle dataset with
 `kaggle datasets create -p bundles/<experiment> --dir-mode zip`; its kernel/ folder is a notebook that runs
 it (`kaggle kernels push -p bundles/<experiment>/kernel`), which is, in any notebook:
 
@@ -26,7 +27,7 @@ from dataclasses import replace
 from importlib.metadata import version
 from pathlib import Path
 
-from . import layout
+from . import layout, seeds
 from .atomic import umask
 from .config import Config, save_config
 from .errors import UserError
@@ -89,15 +90,15 @@ def bundled_config(cfg: Config) -> Config:
 
 
 def write_bundle(cfg: Config, folder: Path, competition: str, user: str) -> None:
-    folds = trained_folds(cfg)
     shutil.copy2(PROJECT / "predict.py", folder / "predict.py")
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copytree(PACKAGE, folder / "src" / PACKAGE.name, ignore=ignore)
     bundled = bundled_config(cfg)
     save_config(bundled, folder / bundled.experiment_dir / layout.CONFIG)
-    for k in folds:
-        (folder / bundled.fold_dir(k)).mkdir(parents=True)
-        shutil.copy2(cfg.fold_dir(k) / layout.WEIGHTS, folder / bundled.fold_dir(k) / layout.WEIGHTS)
+    for run, bundled_run in zip(seeds.runs(cfg), seeds.runs(bundled), strict=True):  # with seeds, each seed's
+        for k in trained_folds(run):
+            (folder / bundled_run.fold_dir(k)).mkdir(parents=True)
+            shutil.copy2(run.fold_dir(k) / layout.WEIGHTS, folder / bundled_run.fold_dir(k) / layout.WEIGHTS)
     get_task(cfg).write_bundle_files(cfg, bundled, folder)
     pins = tomllib.loads((PROJECT / "pyproject.toml").read_text())["project"]["dependencies"]
     (folder / "requirements.txt").write_text("\n".join(pins) + "\n")

@@ -1,5 +1,6 @@
 """The fold loop: `train(cfg, folds)` refuses what cannot run, trains each fold from fresh weights (fold.py),
-then merges the OOF into a CV score (oof.py). The files it writes are listed in layout.py."""
+then merges the OOF into a CV score (oof.py); with `seeds`, once per seed, then their mean (seeds.py). The files
+it writes are listed in layout.py."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from .fold_state import check_experiment, cv_is_current
 from .folds import check_folds_can_train, save_folds
 from .lock import exclusive
 from .oof import merge_oof, print_table
+from .seeds import check_no_folds_of_its_own, merge_seeds, print_seeds, seed_config, seeds_are_current
 from .tracking import offline_sync_hint
 from .tuning import resolve_all
 
@@ -25,12 +27,13 @@ from .tuning import resolve_all
 def train(
     cfg: Config, folds: Sequence[int], force: bool = False, resume: bool = False, callbacks: Sequence[Callback] = ()
 ) -> dict:
-    """Train the given folds, skipping finished ones unless `force`; merge the CV once all folds exist.
-    `callbacks` join each fold's Trainer (a test's probe, a user's own logging).
+    """Train the given folds, skipping finished ones unless `force`; merge the CV once all folds exist. With
+    `seeds`, train them once per seed (seeds.py), then merge the seeds' mean. `callbacks` join each fold's
+    Trainer (a test's probe, a user's own logging).
 
-    The `auto` values are chosen first (tuning.resolve_all). Everything that can be refused is refused before
-    the first file is written (the LR finder's plot aside). Returns {"metric": name,
-    "folds": {fold: score}, "cv": cv.json's contents or None}.
+    The `auto` values are chosen first (tuning.resolve_all), once for every seed. Everything that can be refused
+    is refused before the first file is written (the LR finder's plot aside). Returns {"metric": name,
+    "folds": {fold: score}, "cv": cv.json's contents or None}, and with seeds "seeds": {seed: that of its run}.
     """
     check_can_run(cfg)
     competition = load_competition(cfg)
@@ -41,6 +44,36 @@ def train(
         for fold in folds:
             debug_fold(cfg, competition, fold, callbacks)
         return {"metric": cfg.metric, "folds": {}, "cv": None}
+    if not cfg.seeds:
+        return train_run(cfg, competition, folds, force, resume, callbacks)
+    check_no_folds_of_its_own(cfg)
+    if is_main_process():
+        save_config(cfg, cfg.experiment_dir / layout.CONFIG)
+    runs = {
+        seed: train_run(seed_config(cfg, seed), competition, folds, force, resume, callbacks, seed_run=True)
+        for seed in cfg.seeds
+    }
+    cv = None
+    if is_main_process():
+        cv = json.loads((cfg.experiment_dir / layout.CV).read_text()) if seeds_are_current(cfg) else None
+        cv = cv or merge_seeds(cfg, competition)
+    if cv:
+        print_table(cfg, cv)
+        print_seeds(cv)
+    scores = dict(enumerate(cv["folds"])) if cv else {}
+    return {"metric": cfg.metric, "folds": scores, "cv": cv, "seeds": runs}
+
+
+def train_run(
+    cfg: Config,
+    competition: Competition,
+    folds: Sequence[int],
+    force: bool,
+    resume: bool,
+    callbacks: Sequence[Callback],
+    seed_run: bool = False,
+) -> dict:
+    """train() of one run, its `auto` values chosen: the experiment, or one seed's run of it."""
     finished = check_experiment(cfg, folds, force)
     with ExitStack() as locks:
         if is_main_process():  # the other processes of a multi-GPU run share the first one's folds
@@ -60,7 +93,7 @@ def train(
             cv = merge_oof(cfg, competition)
             merged = cv is not None
     if cv:
-        print_table(cfg, cv)
+        print_table(cfg, cv, margin=not seed_run)  # the floor is the experiment's, not a seed's
     if (merged or len(finished) < len(folds)) and (hint := offline_sync_hint(cfg)):
         print(hint)
     return {"metric": cfg.metric, "folds": scores, "cv": cv}

@@ -71,7 +71,7 @@ def make_folds(train: pd.DataFrame, cfg: Config, problem: Problem) -> np.ndarray
     # Imported here: prediction reads the folds module, and Kaggle's notebook image has no iterstrat.
     from iterstrat.ml_stratifiers import MultilabelStratifiedKFold
 
-    n_folds, seed = cfg.cv.n_folds, cfg.seed
+    n_folds, seed = cfg.cv.n_folds, cfg.cv.split_seed(cfg.seed)
     strata, groups = split_inputs(train, cfg, problem)
     split = {
         "kfold": lambda: KFold(n_folds, shuffle=True, random_state=seed).split(train),
@@ -93,7 +93,7 @@ def make_folds(train: pd.DataFrame, cfg: Config, problem: Problem) -> np.ndarray
 def folds_path(cfg: Config) -> Path:
     by = f"-by-{cfg.cv.group_col}" if cfg.cv.by_group else ""
     folder = Path(cfg.cv.folds_dir or cfg.data.dir)
-    return folder / f"folds-{cfg.cv.splitter}{by}-{cfg.cv.n_folds}-seed{cfg.seed}.csv"
+    return folder / f"folds-{cfg.cv.splitter}{by}-{cfg.cv.n_folds}-seed{cfg.cv.split_seed(cfg.seed)}.csv"
 
 
 def check_groups(train: pd.DataFrame, group_col: str) -> None:

@@ -17,7 +17,7 @@ from safetensors import safe_open
 from safetensors.torch import load_model
 from torch import nn
 
-from . import layout
+from . import layout, seeds
 from .config import Config, ConfigError
 from .data.competition import Competition, load_competition
 from .data.loaders import make_loader
@@ -79,19 +79,24 @@ def predict_fold(cfg: Config, competition: Competition, fold: int, device: torch
 
 
 def predict(cfg: Config, out: Path | None = None) -> Path:
-    """Average the finished folds' test predictions and write `out` (outputs/<experiment>/submission.csv), and
-    beside it test_preds.csv, the predictions before labels are chosen."""
+    """Average the finished folds' test predictions (with `seeds`, every seed's folds) and write `out`
+    (outputs/<experiment>/submission.csv), and beside it test_preds.csv, the predictions before labels are chosen."""
     competition = load_competition(cfg, folds=False)
-    folds = trained_folds(cfg)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    preds = np.mean([predict_fold(cfg, competition, fold, device) for fold in folds], axis=0)
+    used, runs = [], []
+    for run in seeds.runs(cfg):  # each seed's folds are averaged first: a seed missing a fold weighs as much
+        folds = trained_folds(run)
+        runs.append(np.mean([predict_fold(run, competition, fold, device) for fold in folds], axis=0))
+        missing = sorted(set(range(cfg.cv.n_folds)) - set(folds))
+        used.append(
+            f"folds {', '.join(map(str, folds))}"
+            + (f" of seed {run.seed}" if cfg.seeds else "")
+            + (f" (fold {', '.join(map(str, missing))} not trained)" if missing else "")
+        )
+    preds = np.mean(runs, axis=0)
     submission = submission_table(cfg, competition, preds)
     path = Path(out or cfg.experiment_dir / layout.SUBMISSION)
     write_submission(cfg, competition, submission, path)
     write_test_predictions(cfg, competition, preds, path.with_name(layout.TEST_PREDS))
-    missing = sorted(set(range(cfg.cv.n_folds)) - set(folds))
-    print(
-        f"Wrote {path}: {len(submission)} rows, the mean of folds {', '.join(map(str, folds))}"
-        + (f" (fold {', '.join(map(str, missing))} not trained)" if missing else "")
-    )
+    print(f"Wrote {path}: {len(submission)} rows, the mean of {'; '.join(used)}")
     return path

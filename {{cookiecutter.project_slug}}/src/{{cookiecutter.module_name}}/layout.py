@@ -22,6 +22,8 @@ outputs/<experiment>/
     test_preds.csv             written by predict.py too: the test rows' probabilities or values (the folds' mean,
                                before labels are chosen), in test.csv's order, for blend.py to combine;
     test_preds.json            the fingerprint of the oof.csv whose models made them: blend.py refuses stale ones
+outputs/<experiment>/<experiment>_seed<s>/   with `seeds`: one run per seed, each laid out as an experiment above;
+                               then outputs/<experiment>/ holds config.yaml, and oof.csv and cv.json of their mean
 outputs/<experiment>_floor/    baseline.py's scikit-learn floor on the same folds: config.yaml, oof.csv, cv.json,
                                submission.csv, test_preds.csv, provenance.json
 outputs/<blend>/               blend.py's blend or stack of experiments: config.yaml (its first member's), oof.csv
@@ -56,6 +58,11 @@ def experiment_dir(output_dir: str | Path, experiment: str) -> Path:
 def floor(experiment: str) -> str:
     """The name of the scikit-learn floor of an experiment (baseline.py): outputs/<experiment>_floor/."""
     return f"{experiment}{FLOOR}"
+
+
+def seed_run(experiment: str, seed: int) -> str:
+    """The name of one seed's run of an experiment trained with `seeds`, a folder inside the experiment's."""
+    return f"{experiment}_seed{seed}"
 
 
 def fold_dir(experiment: Path, fold: int) -> Path:

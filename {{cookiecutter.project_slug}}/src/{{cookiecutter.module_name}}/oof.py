@@ -103,6 +103,12 @@ def merge_oof(cfg: Config, competition: Competition) -> dict | None:
         if results[0].variant(variant) is not None:
             summary[f"folds_{variant}"] = [result.variant(variant) for result in results]
             summary[f"cv_{variant}"] = merged_oof(cfg, competition, variant)[1]
+    write_cv(cfg, competition, oof, summary)
+    return summary
+
+
+def write_cv(cfg: Config, competition: Competition, oof: pd.DataFrame, summary: dict) -> None:
+    """oof.csv, the OOF's plots, the W&B cv run, and last cv.json (`summary`)."""
     write_csv(oof, layout.oof(cfg.experiment_dir))
     from .plots import save_oof_plots  # matplotlib, imported once every fold is trained
 
@@ -110,7 +116,6 @@ def merge_oof(cfg: Config, competition: Competition) -> dict | None:
     log_cv(cfg, summary, plots, worst_rows(cfg, competition, oof))
     # Last: cv.json marks the merge as complete, so a run killed before it merges again next time.
     write_json(summary, cfg.experiment_dir / layout.CV)
-    return summary
 
 
 WORST_ROWS = 32
@@ -131,7 +136,7 @@ def worst_rows(cfg: Config, competition: Competition, oof: pd.DataFrame) -> Call
     return table
 
 
-def print_table(cfg: Config, summary: dict) -> None:
+def print_table(cfg: Config, summary: dict, margin: bool = True) -> None:
     variants = [v for v in VARIANTS if f"cv_{v}" in summary]
     header = f"{'fold':>6}  {cfg.metric:>10}" + "".join(f"  {VARIANTS[v]:>12}" for v in variants)
     lines = [header] + [
@@ -144,7 +149,8 @@ def print_table(cfg: Config, summary: dict) -> None:
         f"weights: {summary['weights']}" + (f"; TTA views: {', '.join(summary['tta'])}" if cfg.tta.on else ""),
     ]
     print(f"\nExperiment {cfg.experiment!r} ({cfg.experiment_dir / layout.CV}):\n" + "\n".join(lines))
-    print_margin(cfg, summary)
+    if margin:
+        print_margin(cfg, summary)
 
 
 def print_margin(cfg: Config, summary: dict) -> None:

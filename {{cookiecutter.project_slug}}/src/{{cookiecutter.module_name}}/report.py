@@ -38,13 +38,20 @@ def tricks(config: dict) -> str:
         used.append(f"frozen backbone {optim['freeze_backbone_epochs']} epochs")
     if optim.get("layer_decay", 1) != 1:
         used.append(f"layer decay {number(optim['layer_decay'])}")
+    if config.get("seeds"):
+        used.append(f"mean of {len(config['seeds'])} seeds")
     return ", ".join(used)
 
 
 def provenances(folder: Path) -> dict[str, dict]:
-    """The provenance.json of each fold of an experiment (or of its floor), by folder name."""
-    paths = [*sorted(folder.glob(f"*/{layout.PROVENANCE}")), folder / layout.PROVENANCE]
-    return {path.parent.name: record for path in paths if (record := read_provenance(path))}
+    """The provenance.json of each fold of an experiment (with seeds, of each seed's folds) or of its floor,
+    by folder: fold0, <experiment>_seed7/fold0, <experiment>_floor."""
+    paths = sorted(folder.glob(f"**/{layout.PROVENANCE}"))
+    return {
+        (path.parent.relative_to(folder).as_posix() if path.parent != folder else folder.name): record
+        for path in paths
+        if (record := read_provenance(path))
+    }
 
 
 def commits(folder: Path) -> str:

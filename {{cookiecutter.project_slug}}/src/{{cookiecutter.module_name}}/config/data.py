@@ -81,9 +81,14 @@ class CVConfig:
     # (iterative stratification of several 0/1 targets)
     splitter: str = "stratified"
     group_col: str | None = None  # group and stratified_group: rows sharing this value stay in one fold
+    seed: int | None = None  # the split's seed; null: the config's seed (seed runs keep their experiment's)
     folds_dir: str | None = (
         None  # where the folds file is kept; null: beside the data (set it when data.dir is read-only)
     )
+
+    def split_seed(self, seed: int) -> int:
+        """The seed the folds are split with, where the config's own seed is `seed`."""
+        return seed if self.seed is None else self.seed
 
     @property
     def by_group(self) -> bool:
@@ -95,3 +100,5 @@ class CVConfig:
             raise ConfigError(f"config key 'cv.group_col': the {self.splitter} splitter needs the column of groups")
         if self.n_folds < 2:
             raise ConfigError(f"config key 'cv.n_folds': {self.n_folds} folds cannot cross-validate; use 2 or more")
+        if self.seed is not None:
+            in_range("cv.seed", self.seed, 0 <= self.seed < 2**32, "a whole number from 0 to 4294967295, or null")

@@ -31,7 +31,10 @@ EXPERIMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 class Config:
     experiment: str = MISSING  # names the run group in W&B and the folder outputs/<experiment>/
     task: str = "vision"  # vision (images) or nlp (texts)
-    seed: int = 42
+    seed: int = 42  # the folds' split, and training's random generators
+    # Train every fold once per seed listed: each seed a run of its own, outputs/<experiment>/<experiment>_seed<s>/,
+    # on the same folds (those of `seed`), and the experiment the mean of their predictions. []: one run, `seed`.
+    seeds: list[int] = field(default_factory=list)
     problem: str = "multiclass"  # multiclass, binary, multilabel or regression
     metric: str = "accuracy"  # see metrics.METRICS
     # What submission.csv holds for classification: labels, or probabilities (binary: of the second
@@ -84,7 +87,10 @@ class Config:
                 f"config key 'experiment': {self.experiment!r} is not a name of letters, digits, '.', '_' and '-' "
                 "(starting with a letter or digit, at most 100): it names a folder, a W&B group and a Kaggle dataset"
             )
-        in_range("seed", self.seed, 0 <= self.seed < 2**32, "a whole number from 0 to 4294967295")
+        for key, seed in [("seed", self.seed), *((f"seeds[{i}]", seed) for i, seed in enumerate(self.seeds))]:
+            in_range(key, seed, 0 <= seed < 2**32, "a whole number from 0 to 4294967295")
+        if len(set(self.seeds)) < len(self.seeds):
+            raise ConfigError(f"config key 'seeds': {self.seeds} names a seed twice; each seed trains one run")
         one_of("task", self.task, TASK_MODULES)
         module = TASK_MODULES[self.task]
         if not (TASKS_DIR / module).is_dir():
