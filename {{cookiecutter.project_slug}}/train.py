@@ -4,6 +4,7 @@ python train.py --fold 0                         one fold with the default confi
 python train.py --fold 0,2                       a list of folds
 python train.py --fold all                       every fold; folds finished before are skipped
 python train.py --fold all --seeds 3             every fold once per seed (seed, seed+1, seed+2), and their mean
+python train.py --fold full                      then one run on every training row, for the epochs the CV chose
 python train.py --config configs/vision.yaml --fold 1 --trainer.max_epochs 3   any config key as a dotted flag
 python train.py --fold 0 --find-lr               the LR finder's plot and suggestion (--find-lr apply: train with it)
 python train.py --fold 0 --find-batch-size       the largest batch that fits (--find-batch-size apply: train with it)
@@ -20,15 +21,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 from {{ cookiecutter.module_name }} import cli
 from {{ cookiecutter.module_name }}.config import Config, ConfigError, load_config, parse_args
 from {{ cookiecutter.module_name }}.cv import train
+from {{ cookiecutter.module_name }}.layout import FULL
 
 
-def parse_folds(text: str, n_folds: int) -> list[int]:
+def parse_folds(text: str, n_folds: int) -> list[int | str]:
     if text == "all":
         return list(range(n_folds))
+    if text == FULL:
+        return [FULL]
     try:
         folds = list(dict.fromkeys(int(part) for part in text.split(",")))
     except ValueError:
-        raise ConfigError(f"--fold {text!r}: give a fold number, a list such as 0,2, or all") from None
+        raise ConfigError(f"--fold {text!r}: give a fold number, a list such as 0,2, all, or full") from None
     for fold in folds:
         if not 0 <= fold < n_folds:
             raise ConfigError(f"--fold {fold}: folds are numbered 0 to {n_folds - 1} (cv.n_folds is {n_folds})")
@@ -73,7 +77,9 @@ def main(argv: list[str] | None = None) -> dict | None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False
     )
-    parser.add_argument("--fold", default="0", help="a fold number, a comma-separated list, or all")
+    parser.add_argument(
+        "--fold", default="0", help="a fold number, a comma-separated list, all, or full (the full-data refit)"
+    )
     parser.add_argument("--force", action="store_true", help="retrain folds that finished before")
     parser.add_argument("--resume", action="store_true", help="continue unfinished folds from their last.ckpt")
     for finder in ("lr", "batch-size"):
@@ -91,6 +97,8 @@ def main(argv: list[str] | None = None) -> dict | None:
         cfg = load_config(args.config, args.overrides)
     folds = parse_folds(args.fold, cfg.cv.n_folds)
     if args.find_lr or args.find_batch_size:
+        if folds == [FULL]:
+            raise ConfigError("--fold full trains with its folds' config: run the finders on a fold (--fold 0)")
         cfg = tune(args, cfg, folds[0])
         if cfg is None:
             return None

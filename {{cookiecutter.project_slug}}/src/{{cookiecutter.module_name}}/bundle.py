@@ -31,7 +31,7 @@ from . import layout, seeds
 from .atomic import umask
 from .config import Config, save_config
 from .errors import UserError
-from .fold_state import trained_folds
+from .fold_state import prediction_models
 from .kaggle_cli import COMPETITION, username
 from .tasks import get_task
 
@@ -96,7 +96,7 @@ def write_bundle(cfg: Config, folder: Path, competition: str, user: str) -> None
     bundled = bundled_config(cfg)
     save_config(bundled, folder / bundled.experiment_dir / layout.CONFIG)
     for run, bundled_run in zip(seeds.runs(cfg), seeds.runs(bundled), strict=True):  # with seeds, each seed's
-        for k in trained_folds(run):
+        for k in prediction_models(run):  # the folds, the refit or both, as predict_with says
             (folder / bundled_run.fold_dir(k)).mkdir(parents=True)
             shutil.copy2(run.fold_dir(k) / layout.WEIGHTS, folder / bundled_run.fold_dir(k) / layout.WEIGHTS)
     get_task(cfg).write_bundle_files(cfg, bundled, folder)

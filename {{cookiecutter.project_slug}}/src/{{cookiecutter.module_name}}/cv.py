@@ -19,13 +19,18 @@ from .fold_state import check_experiment, cv_is_current
 from .folds import check_folds_can_train, save_folds
 from .lock import exclusive
 from .oof import merge_oof, print_table
-from .seeds import check_no_folds_of_its_own, merge_seeds, print_seeds, seed_config, seeds_are_current
+from .refit import refit
+from .seeds import check_no_folds_of_its_own, merge_seeds, print_seeds, runs, seed_config, seeds_are_current
 from .tracking import offline_sync_hint
 from .tuning import resolve_all
 
 
 def train(
-    cfg: Config, folds: Sequence[int], force: bool = False, resume: bool = False, callbacks: Sequence[Callback] = ()
+    cfg: Config,
+    folds: Sequence[int | str],
+    force: bool = False,
+    resume: bool = False,
+    callbacks: Sequence[Callback] = (),
 ) -> dict:
     """Train the given folds, skipping finished ones unless `force`; merge the CV once all folds exist. With
     `seeds`, train them once per seed (seeds.py), then merge the seeds' mean. `callbacks` join each fold's
@@ -34,6 +39,8 @@ def train(
     The `auto` values are chosen first (tuning.resolve_all), once for every seed. Everything that can be refused
     is refused before the first file is written (the LR finder's plot aside). Returns {"metric": name,
     "folds": {fold: score}, "cv": cv.json's contents or None}, and with seeds "seeds": {seed: that of its run}.
+    folds [layout.FULL] trains the full-data refit (refit.py), of each seed with seeds, and returns
+    {"metric": name, "refit": [each run's refit.json]}.
     """
     check_can_run(cfg)
     competition = load_competition(cfg)
@@ -44,12 +51,14 @@ def train(
         for fold in folds:
             debug_fold(cfg, competition, fold, callbacks)
         return {"metric": cfg.metric, "folds": {}, "cv": None}
+    if list(folds) == [layout.FULL]:
+        return {"metric": cfg.metric, "refit": [refit(run, competition, force, resume, callbacks) for run in runs(cfg)]}
     if not cfg.seeds:
         return train_run(cfg, competition, folds, force, resume, callbacks)
     check_no_folds_of_its_own(cfg)
     if is_main_process():
         save_config(cfg, cfg.experiment_dir / layout.CONFIG)
-    runs = {
+    by_seed = {
         seed: train_run(seed_config(cfg, seed), competition, folds, force, resume, callbacks, seed_run=True)
         for seed in cfg.seeds
     }
@@ -61,7 +70,7 @@ def train(
         print_table(cfg, cv)
         print_seeds(cv)
     scores = dict(enumerate(cv["folds"])) if cv else {}
-    return {"metric": cfg.metric, "folds": scores, "cv": cv, "seeds": runs}
+    return {"metric": cfg.metric, "folds": scores, "cv": cv, "seeds": by_seed}
 
 
 def train_run(

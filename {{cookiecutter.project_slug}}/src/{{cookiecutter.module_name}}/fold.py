@@ -41,7 +41,7 @@ class FoldRun(NamedTuple):
     module: CompetitionModule
     data: FoldDataModule
     trainer: L.Trainer
-    checkpoint: ModelCheckpoint
+    checkpoint: ModelCheckpoint | None  # None in a full-data refit, which validates on no row
 
 
 def check_can_run(cfg: Config) -> None:
@@ -61,7 +61,9 @@ def is_main_process() -> bool:
     return rank_zero_only.rank == 0
 
 
-def build_module_and_data(cfg: Config, competition: Competition, fold: int) -> tuple[CompetitionModule, FoldDataModule]:
+def build_module_and_data(
+    cfg: Config, competition: Competition, fold: int | str
+) -> tuple[CompetitionModule, FoldDataModule]:
     """A fresh network in its LightningModule, and the fold's data: nothing is carried over from another fold."""
     L.seed_everything(cfg.seed, workers=True)
     task = get_task(cfg)
@@ -72,19 +74,20 @@ def build_module_and_data(cfg: Config, competition: Competition, fold: int) -> t
 def build_fold(
     cfg: Config,
     competition: Competition,
-    fold: int,
+    fold: int | str,
     loggers: list | None = None,
     out: Path | None = None,
     callbacks: Sequence[Callback] = (),
+    refit: int | None = None,
 ) -> FoldRun:
     """The module, data and Trainer of one fold, writing under `out` (the fold's folder); `callbacks` are
-    added to the Trainer's own."""
+    added to the Trainer's own. The full-data refit (fold layout.FULL) trains `refit` epochs."""
     module, data = build_module_and_data(cfg, competition, fold)
-    trainer = make_trainer(cfg, module, out or cfg.fold_dir(fold), loggers, callbacks)
+    trainer = make_trainer(cfg, module, out or cfg.fold_dir(fold), loggers, callbacks, refit)
     return FoldRun(module, data, trainer, best_checkpoint(trainer))
 
 
-def start_fold_dir(cfg: Config, fold: int, resume: bool) -> Path | None:
+def start_fold_dir(cfg: Config, fold: int | str, resume: bool) -> Path | None:
     """The checkpoint to resume from, if asked and there is one; otherwise the fold's folder starts empty,
     with the config it is trained with."""
     out, main = cfg.fold_dir(fold), is_main_process()
@@ -103,7 +106,7 @@ def start_fold_dir(cfg: Config, fold: int, resume: bool) -> Path | None:
     return ckpt
 
 
-def fit(run: FoldRun, fold: int, ckpt: Path | None) -> None:
+def fit(run: FoldRun, fold: int | str, ckpt: Path | None) -> None:
     out = Path(run.trainer.default_root_dir)
     try:  # weights_only: a checkpoint is a pickle, and nothing in it but tensors and plain values may load
         run.trainer.fit(run.module, datamodule=run.data, ckpt_path=ckpt, weights_only=True)
@@ -155,10 +158,26 @@ def write_fold(cfg: Config, competition: Competition, fold: int, run: FoldRun) -
             )
         write_csv(oof_table(cfg, problem, run.data.valid_rows, preds), layout.oof(out, suffix(variant)))
     result = FoldResult(
-        fold, cfg.metric, weights_used(cfg.averaging), scores[""], scores.get("no_tta"), scores.get("best")
+        fold,
+        cfg.metric,
+        weights_used(cfg.averaging),
+        scores[""],
+        scores.get("no_tta"),
+        scores.get("best"),
+        chosen_epochs(cfg, run),
     )
     result.write(out / layout.METRICS)
     return result
+
+
+def chosen_epochs(cfg: Config, run: FoldRun) -> int:
+    """The epochs the fold trained to reach the weights it keeps: every epoch it ran for SWA (the average
+    of them), else up to its best checkpoint (of the top-k, the best)."""
+    if cfg.averaging.weights == "swa":
+        return run.trainer.current_epoch  # after fit: the number of epochs run
+    # mmap: the epoch is read without loading the optimizer state
+    checkpoint = torch.load(run.checkpoint.best_model_path, map_location="cpu", weights_only=True, mmap=True)
+    return int(checkpoint["epoch"]) + 1
 
 
 def fold_predictions(cfg: Config, module, data, trainer, checkpoint) -> tuple[FoldPredictions, dict]:

@@ -24,6 +24,7 @@ class FoldResult:
     score: float
     score_no_tta: float | None = None
     score_best: float | None = None
+    epochs: int | None = None  # trained to reach the chosen weights: what a full-data refit trains for
 
     def variant(self, name: str) -> float | None:
         return self.score if not name else getattr(self, f"score_{name}")
@@ -102,3 +103,17 @@ def trained_folds(cfg: Config) -> list[int]:
                 f"({'; '.join(changes)}): retrain them all with python train.py --fold all --force"
             )
     return folds
+
+
+def prediction_models(cfg: Config) -> list[int | str]:
+    """The folds (those trained) and the full-data refit whose predictions predict.py averages, as
+    `predict_with` asks; an error saying what to run where one is missing."""
+    folds = trained_folds(cfg) if cfg.predict_with in ("folds", "both") else []
+    if cfg.predict_with == "folds":
+        return folds
+    if not (cfg.fold_dir(layout.FULL) / layout.WEIGHTS).exists():
+        raise UserError(
+            f"predict_with {cfg.predict_with}: no full-data refit in {cfg.fold_dir(layout.FULL)}: run python "
+            "train.py --fold full first, or predict with --predict_with folds"
+        )
+    return [*folds, layout.FULL]

@@ -21,7 +21,7 @@ from . import layout, seeds
 from .config import Config, ConfigError
 from .data.competition import Competition, load_competition
 from .data.loaders import make_loader
-from .fold_state import trained_folds
+from .fold_state import prediction_models
 from .problem import Problem
 from .submission import submission_table, write_submission, write_test_predictions
 from .tasks import Task, get_task
@@ -44,7 +44,7 @@ def predict_loader(
     return torch.cat([task.predict_batch(net, batch, problem, views).float().cpu() for batch in batches]).numpy()
 
 
-def load_fold_model(cfg: Config, competition: Competition, fold: int) -> torch.nn.Module:
+def load_fold_model(cfg: Config, competition: Competition, fold: int | str) -> torch.nn.Module:
     """A fold's network with its weights from model.safetensors, refused (naming both) if they do not fit."""
     path, task = cfg.fold_dir(fold) / layout.WEIGHTS, get_task(cfg)
     wanted = describe_net(cfg, task, competition.problem)
@@ -72,31 +72,36 @@ def load_fold_model(cfg: Config, competition: Competition, fold: int) -> torch.n
     return net.eval()
 
 
-def predict_fold(cfg: Config, competition: Competition, fold: int, device: torch.device) -> np.ndarray:
+def predict_fold(cfg: Config, competition: Competition, fold: int | str, device: torch.device) -> np.ndarray:
     net, task = load_fold_model(cfg, competition, fold), get_task(cfg)
     loader = make_loader(cfg, task, task.make_dataset(cfg, net, competition.test, "test", problem=None))
     return predict_loader(task, net, loader, competition.problem, cfg.tta.views, device)
 
 
+def describe_models(cfg: Config, models: list[int | str]) -> str:
+    """The models of one run in words, for the submission's log: folds 0, 1 (fold 2 not trained), the refit."""
+    folds = [k for k in models if k != layout.FULL]
+    missing = sorted(set(range(cfg.cv.n_folds)) - set(folds)) if cfg.predict_with != "full" else []
+    words = [f"folds {', '.join(map(str, folds))}"] if folds else []
+    words += ["the full-data refit"] if layout.FULL in models else []
+    return " and ".join(words) + (f" (fold {', '.join(map(str, missing))} not trained)" if missing else "")
+
+
 def predict(cfg: Config, out: Path | None = None) -> Path:
-    """Average the finished folds' test predictions (with `seeds`, every seed's folds) and write `out`
+    """Average the test predictions of the models `predict_with` names (the finished folds, the full-data refit
+    or both, each model weighing the same; with `seeds`, each seed's) and write `out`
     (outputs/<experiment>/submission.csv), and beside it test_preds.csv, the predictions before labels are chosen."""
     competition = load_competition(cfg, folds=False)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     used, runs = [], []
-    for run in seeds.runs(cfg):  # each seed's folds are averaged first: a seed missing a fold weighs as much
-        folds = trained_folds(run)
-        runs.append(np.mean([predict_fold(run, competition, fold, device) for fold in folds], axis=0))
-        missing = sorted(set(range(cfg.cv.n_folds)) - set(folds))
-        used.append(
-            f"folds {', '.join(map(str, folds))}"
-            + (f" of seed {run.seed}" if cfg.seeds else "")
-            + (f" (fold {', '.join(map(str, missing))} not trained)" if missing else "")
-        )
+    for run in seeds.runs(cfg):  # each seed's models are averaged first: a seed missing a fold weighs as much
+        models = prediction_models(run)
+        runs.append(np.mean([predict_fold(run, competition, model, device) for model in models], axis=0))
+        used.append(describe_models(run, models) + (f" of seed {run.seed}" if cfg.seeds else ""))
     preds = np.mean(runs, axis=0)
     submission = submission_table(cfg, competition, preds)
     path = Path(out or cfg.experiment_dir / layout.SUBMISSION)
     write_submission(cfg, competition, submission, path)
     write_test_predictions(cfg, competition, preds, path.with_name(layout.TEST_PREDS))
-    print(f"Wrote {path}: {len(submission)} rows, the mean of {'; '.join(used)}")
+    print(f"Wrote {path}: {len(submission)} rows, the mean of {'; '.join(used)} (predict_with: {cfg.predict_with})")
     return path

@@ -14,6 +14,8 @@ outputs/<experiment>/
     fold<k>/metrics.json       the fold's scores; written last, so it marks the fold as finished
     fold<k>/logs/version_<n>/  the CSV log of each attempt (a resumed fold adds one)
     fold<k>/wandb_run_id       the fold's W&B run, which --resume continues
+    full/                      train.py --fold full: the refit on every training row, laid out as a fold but
+                               with no OOF and no score; refit.json, written last, holds its epochs
     .fold<k>.lock              held while a process trains the fold
     wandb/offline-run-*/       W&B's runs when offline, for `wandb sync`
     oof.csv, cv.json           once every fold is finished: all OOF rows, one per training row, and the CV
@@ -38,6 +40,8 @@ from pathlib import Path
 CONFIG = "config.yaml"
 WEIGHTS = "model.safetensors"
 METRICS = "metrics.json"
+REFIT = "refit.json"  # marks the full-data refit as finished, as metrics.json marks a fold
+FULL = "full"  # the full-data refit, where a fold number goes: it validates on no row
 CV = "cv.json"
 PROVENANCE = "provenance.json"
 SUBMISSION = "submission.csv"
@@ -65,8 +69,13 @@ def seed_run(experiment: str, seed: int) -> str:
     return f"{experiment}_seed{seed}"
 
 
-def fold_dir(experiment: Path, fold: int) -> Path:
-    return experiment / f"fold{fold}"
+def fold_name(fold: int | str) -> str:
+    """fold<k>, or full for the full-data refit (FULL)."""
+    return FULL if fold == FULL else f"fold{fold}"
+
+
+def fold_dir(experiment: Path, fold: int | str) -> Path:
+    return experiment / fold_name(fold)
 
 
 def oof(folder: Path, variant: str = "") -> Path:
@@ -74,8 +83,8 @@ def oof(folder: Path, variant: str = "") -> Path:
     return folder / f"oof{variant}.csv"
 
 
-def fold_lock(experiment: Path, fold: int) -> Path:
-    return experiment / f".fold{fold}.lock"
+def fold_lock(experiment: Path, fold: int | str) -> Path:
+    return experiment / f".{fold_name(fold)}.lock"
 
 
 def resume_checkpoint(fold: Path) -> Path | None:

@@ -87,7 +87,7 @@ def wandb_run_id(fold_dir: Path, resume: bool, main: bool) -> str:
     return run_id
 
 
-def make_loggers(cfg: Config, fold: int, fold_dir: Path, resume: bool = False, main: bool = True) -> list[Logger]:
+def make_loggers(cfg: Config, fold: int | str, fold_dir: Path, resume: bool = False, main: bool = True) -> list[Logger]:
     from lightning.pytorch.loggers import CSVLogger, WandbLogger
 
     # A new logs/version_<n>/ per attempt: a resumed fold keeps the log of the epochs before the interruption.
@@ -95,12 +95,12 @@ def make_loggers(cfg: Config, fold: int, fold_dir: Path, resume: bool = False, m
     if "tensorboard" in cfg.loggers:
         from lightning.pytorch.loggers import TensorBoardLogger
 
-        loggers.append(TensorBoardLogger(cfg.experiment_dir / "tensorboard", name=f"fold{fold}"))
+        loggers.append(TensorBoardLogger(cfg.experiment_dir / "tensorboard", name=layout.fold_name(fold)))
     if "mlflow" in cfg.loggers:
         from lightning.pytorch.loggers import MLFlowLogger
 
         uri = (cfg.experiment_dir.parent / "mlruns").resolve().as_uri()  # one local store for every experiment
-        loggers.append(MLFlowLogger(experiment_name=cfg.experiment, run_name=f"fold{fold}", tracking_uri=uri))
+        loggers.append(MLFlowLogger(experiment_name=cfg.experiment, run_name=layout.fold_name(fold), tracking_uri=uri))
     mode = wandb_mode(cfg)
     if mode != "disabled":
         wandb_logger = WandbLogger(
@@ -108,7 +108,7 @@ def make_loggers(cfg: Config, fold: int, fold_dir: Path, resume: bool = False, m
             entity=cfg.wandb.entity,
             group=cfg.experiment,
             job_type="train",
-            name=f"fold{fold}",
+            name=layout.fold_name(fold),
             save_dir=str(cfg.experiment_dir),
             offline=mode == "offline",
             config=cfg.to_dict(),

@@ -135,32 +135,38 @@ class CycleStop(Callback):
         )
 
 
-def make_callbacks(cfg: Config, module: CompetitionModule, out: Path, logging: bool) -> list:
+class StopAfter(Callback):
+    """The full-data refit: it stops after the epochs the CV chose, on the folds' schedule (trainer.max_epochs
+    long), so its learning rate follows theirs to where their chosen weights were."""
+
+    def __init__(self, epochs: int):
+        self.epochs = epochs
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.current_epoch + 1 >= self.epochs:
+            trainer.should_stop = True
+
+
+def make_callbacks(cfg: Config, module: CompetitionModule, out: Path, logging: bool, refit: int | None = None) -> list:
     """The best (or top-k) checkpoints by the validation metric, last.ckpt after every epoch (for --resume),
-    and the config's weight averaging, backbone freezing, early or cycle stopping, accumulation and LR logging."""
-    top_k = cfg.averaging.top_k if cfg.averaging.weights == "top_k" else 1
-    best = ModelCheckpoint(
-        dirpath=out / layout.CHECKPOINTS,
-        filename=layout.BEST if top_k == 1 else "epoch{epoch:03d}",
-        auto_insert_metric_name=False,
-        monitor=module.monitor,
-        mode=module.metric.mode,
-        save_top_k=top_k,
-    )
+    and the config's weight averaging, backbone freezing, early or cycle stopping, accumulation and LR logging.
+    A full-data refit of `refit` epochs validates on no row: it has no best checkpoint and no early stop."""
     # ModelCheckpoint's own save_last writes only when a top-k checkpoint was saved, so an interrupted fold
     # would resume from its last improvement; this one is written at the end of every epoch.
     last = ModelCheckpoint(dirpath=out / layout.CHECKPOINTS, filename=layout.LAST, enable_version_counter=False)
-    callbacks = [best, last, Guards(cfg.seed)]
+    callbacks = [last, Guards(cfg.seed)] if refit else [best_by_metric(cfg, module, out), last, Guards(cfg.seed)]
     averaging = make_averaging(cfg.averaging)
     if averaging is not None:
         callbacks.append(averaging)
     o, c = cfg.optim, cfg.callbacks
     if o.freeze_backbone_epochs:
         callbacks.append(FreezeBackbone(o.freeze_backbone_epochs))
-    if o.schedule == "cycles" and not cfg.mixup.off_last_epochs:  # clean last epochs need the run to reach them
+    if refit:
+        callbacks.append(StopAfter(refit))
+    elif o.schedule == "cycles" and not cfg.mixup.off_last_epochs:  # clean last epochs need the run to reach them
         rule = CycleRule(cfg.trainer.max_epochs, module.metric, c.early_stopping_min_delta)
         callbacks.append(CycleStop(rule, module.monitor))
-    if c.early_stopping_patience is not None:
+    if c.early_stopping_patience is not None and not refit:
         callbacks.append(
             EarlyStopping(
                 module.monitor,
@@ -176,6 +182,18 @@ def make_callbacks(cfg: Config, module: CompetitionModule, out: Path, logging: b
     if c.lr_monitor and logging:  # LearningRateMonitor refuses to run without a logger
         callbacks.append(LearningRateMonitor(logging_interval="step"))
     return callbacks
+
+
+def best_by_metric(cfg: Config, module: CompetitionModule, out: Path) -> ModelCheckpoint:
+    top_k = cfg.averaging.top_k if cfg.averaging.weights == "top_k" else 1
+    return ModelCheckpoint(
+        dirpath=out / layout.CHECKPOINTS,
+        filename=layout.BEST if top_k == 1 else "epoch{epoch:03d}",
+        auto_insert_metric_name=False,
+        monitor=module.monitor,
+        mode=module.metric.mode,
+        save_top_k=top_k,
+    )
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -261,18 +279,25 @@ def link_or_copy(source: Path, tmp: Path) -> None:
 
 
 def make_trainer(
-    cfg: Config, module: CompetitionModule, out: Path, loggers: list | None = None, extra: Sequence[Callback] = ()
+    cfg: Config,
+    module: CompetitionModule,
+    out: Path,
+    loggers: list | None = None,
+    extra: Sequence[Callback] = (),
+    refit: int | None = None,
 ) -> L.Trainer:
-    """The fold's Trainer, writing under `out`; `extra` callbacks run after the config's own."""
+    """The fold's Trainer, writing under `out`; `extra` callbacks run after the config's own. A full-data
+    refit (`refit` epochs) runs no validation."""
+    kwargs = cfg.trainer_kwargs() | ({"limit_val_batches": 0, "num_sanity_val_steps": 0} if refit else {})
     return L.Trainer(
-        **cfg.trainer_kwargs(),
-        callbacks=[*make_callbacks(cfg, module, out, bool(loggers)), *extra],
+        **kwargs,
+        callbacks=[*make_callbacks(cfg, module, out, bool(loggers), refit), *extra],
         logger=loggers or False,
         default_root_dir=out,
         plugins=[AtomicCheckpointIO()],
     )
 
 
-def best_checkpoint(trainer: L.Trainer) -> ModelCheckpoint:
-    """The callback that keeps the best (or top-k) checkpoints by the validation metric."""
-    return next(cb for cb in trainer.checkpoint_callbacks if cb.monitor is not None)
+def best_checkpoint(trainer: L.Trainer) -> ModelCheckpoint | None:
+    """The callback that keeps the best (or top-k) checkpoints by the validation metric (a refit has none)."""
+    return next((cb for cb in trainer.checkpoint_callbacks if cb.monitor is not None), None)

@@ -22,6 +22,7 @@ TASK_MODULES = {"vision": "vision", "nlp": "text"}
 TASKS_DIR = Path(__file__).resolve().parents[1] / "tasks"
 PROBLEMS = ("multiclass", "binary", "multilabel", "regression")
 SUBMISSIONS = ("label", "probability")
+PREDICT_WITH = ("folds", "full", "both")
 LOGGERS = ("tensorboard", "mlflow")  # beside CSV and W&B, which are always on
 # An experiment names a folder, a W&B group, a Kaggle dataset and a make argument: letters, digits, . _ -
 EXPERIMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
@@ -40,6 +41,8 @@ class Config:
     # What submission.csv holds for classification: labels, or probabilities (binary: of the second
     # class in sorted order; multiclass: one column per class, named as the classes).
     submission: str = "label"
+    # The models predict.py averages: the folds', the full-data refit's (train.py --fold full), or both.
+    predict_with: str = "folds"
     output_dir: str = "outputs"
     data: DataConfig = field(default_factory=DataConfig)
     cv: CVConfig = field(default_factory=CVConfig)
@@ -57,7 +60,7 @@ class Config:
     def experiment_dir(self) -> Path:
         return layout.experiment_dir(self.output_dir, self.experiment)
 
-    def fold_dir(self, fold: int) -> Path:
+    def fold_dir(self, fold: int | str) -> Path:
         return layout.fold_dir(self.experiment_dir, fold)
 
     @property
@@ -102,6 +105,7 @@ class Config:
         one_of("problem", self.problem, PROBLEMS)
         one_of("metric", self.metric, METRICS)
         one_of("submission", self.submission, SUBMISSIONS)
+        one_of("predict_with", self.predict_with, PREDICT_WITH)
         if self.problem not in METRICS[self.metric].problems:
             fits = ", ".join(name for name, metric in METRICS.items() if self.problem in metric.problems)
             raise ConfigError(

@@ -30,6 +30,7 @@ ALLOWED_RESOLVERS = {("oc.env", "WANDB_RUN_ID")}
 # Keys that change how a run looks or runs, not what it learns: they may differ between folds.
 RUNTIME_KEYS = {
     "output_dir",
+    "predict_with",
     "data.num_workers",
     "data.cache_dir",
     "loggers",

@@ -1,4 +1,5 @@
-"""One LightningDataModule per fold: train on the other folds, validate on this one."""
+"""One LightningDataModule per fold: train on the other folds, validate on this one. The full-data refit
+(fold layout.FULL) trains on every row and validates on none."""
 
 from __future__ import annotations
 
@@ -15,17 +16,21 @@ from .loaders import make_loader
 class FoldDataModule(L.LightningDataModule):
     """The datasets are made (texts tokenized) once per fold; every epoch and prediction reuses them."""
 
-    def __init__(self, cfg: Config, task: Task, competition: Competition, fold: int, net: nn.Module):
+    def __init__(self, cfg: Config, task: Task, competition: Competition, fold: int | str, net: nn.Module):
         super().__init__()
         self.cfg, self.task, train = cfg, task, competition.train
         self.batch_size = cfg.data.batch_size  # an attribute, so Lightning's batch-size finder can change it
         self.train_rows = train[train.fold != fold].reset_index(drop=True)
         self.valid_rows = train[train.fold == fold].reset_index(drop=True)
         self.train_set = task.make_dataset(cfg, net, self.train_rows, "train", competition.problem)
-        self.valid_set = task.make_dataset(cfg, net, self.valid_rows, "valid", competition.problem)
+        self.valid_set = (
+            task.make_dataset(cfg, net, self.valid_rows, "valid", competition.problem) if len(self.valid_rows) else None
+        )
 
     def train_dataloader(self) -> DataLoader:
         return make_loader(self.cfg, self.task, self.train_set, train=True, batch_size=self.batch_size)
 
-    def val_dataloader(self) -> DataLoader:
+    def val_dataloader(self) -> DataLoader | list:
+        if self.valid_set is None:  # the refit's: Lightning runs no validation
+            return []
         return make_loader(self.cfg, self.task, self.valid_set, batch_size=self.batch_size)
