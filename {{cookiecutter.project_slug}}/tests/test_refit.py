@@ -11,11 +11,14 @@ from lightning.pytorch.callbacks import Callback
 
 from {{ cookiecutter.module_name }} import layout
 from {{ cookiecutter.module_name }}.bundle import make_bundle
+from {{ cookiecutter.module_name }}.config import save_config
 from {{ cookiecutter.module_name }}.cv import train
 from {{ cookiecutter.module_name }}.data.competition import load_competition
 from {{ cookiecutter.module_name }}.data.tables import read_csv
 from {{ cookiecutter.module_name }}.errors import UserError
+from {{ cookiecutter.module_name }}.fold_state import FoldResult
 from {{ cookiecutter.module_name }}.inference import predict, predict_fold
+from {{ cookiecutter.module_name }}.refit import refit_epochs
 
 SHORT = {"max_epochs": 3, "limit_train_batches": 3, "num_sanity_val_steps": 0}
 
@@ -39,8 +42,9 @@ class Probe(Callback):
 
 @pytest.fixture(scope="module")
 def refitted(digits_dir, tmp_path_factory):
-    """Two folds of up to 3 short epochs (each keeps its best epoch, maybe an earlier one), then the refit."""
+    """Two folds of 3 short epochs (each keeps its best epoch, maybe an earlier one), then the refit."""
     cfg = make_cfg(digits_dir, tmp_path_factory.mktemp("outputs"), n_folds=2, **SHORT)
+    cfg = replace(cfg, optim=replace(cfg.optim, schedule="cosine"))  # cycles would round the epochs to a cycle's end
     train(cfg, folds=[0, 1])
     probe = Probe()
     result = train(cfg, folds=[layout.FULL], callbacks=[probe])
@@ -100,3 +104,27 @@ def test_a_refit_waits_for_every_fold_and_prediction_for_the_refit(digits_dir, t
     assert not cfg.fold_dir(layout.FULL).exists()
     with pytest.raises(UserError, match=r"no full-data refit in .*train.py --fold full"):
         predict(replace(cfg, predict_with="full"))
+
+
+def test_a_refit_older_than_its_folds_is_trained_again_and_stops_at_their_epochs(refitted):
+    cfg, _, _ = refitted
+    for fold, epochs in ((0, 1), (1, 2)):  # as if the folds had been trained again and kept epochs 1 and 2
+        path = cfg.fold_dir(fold) / layout.METRICS
+        path.write_text(json.dumps({**json.loads(path.read_text()), "epochs": epochs}))
+    with pytest.raises(UserError, match="older than the folds trained since"):
+        predict(replace(cfg, predict_with="both"))
+    probe = Probe()
+    info = train(cfg, folds=[layout.FULL], callbacks=[probe])["refit"][0]
+    assert info["folds_epochs"] == [1, 2] and info["epochs"] == probe.epochs == 2 < cfg.trainer.max_epochs
+    assert train(cfg, folds=[layout.FULL])["refit"][0] == info  # now current: skipped
+
+
+def test_with_cycles_a_refit_runs_to_the_end_of_a_cycle(digits_dir, tmp_path):
+    base = make_cfg(digits_dir, tmp_path / "outputs", n_folds=4, max_epochs=35)
+    for schedule, expected in (("cycles", 15), ("cosine", 10)):  # cycles end at epochs 5, 15 and 35
+        cfg = replace(base, experiment=schedule, optim=replace(base.optim, schedule=schedule))
+        for fold, epochs in enumerate((5, 5, 15, 15)):  # the median, 10, is in the middle of the second cycle
+            save_config(cfg, cfg.fold_dir(fold) / layout.CONFIG)
+            result = FoldResult(fold, cfg.metric, "the best checkpoint", 0.9, epochs=epochs)
+            result.write(cfg.fold_dir(fold) / layout.METRICS)
+        assert refit_epochs(cfg) == (expected, [5, 5, 15, 15])

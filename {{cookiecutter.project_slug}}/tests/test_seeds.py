@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import TINY, make_cfg, predict_from_bundle
+from lightning.pytorch.callbacks import Callback
 
 from baseline import main as baseline_main
 from blend import main as blend_main
@@ -103,6 +104,15 @@ def test_an_experiment_trained_without_seeds_is_not_continued_with_them(two_fold
     assert sorted(p.name for p in two_folds.experiment_dir.iterdir()) == before  # nothing written
 
 
+def test_a_seeded_experiment_is_continued_only_with_seeds(seeded):
+    cfg, _ = seeded
+    before = sorted(cfg.experiment_dir.rglob("*"))
+    for folds in ([0], [layout.FULL]):  # --seeds is a flag: a later command without it is refused, not run plain
+        with pytest.raises(ConfigError, match=r"trained with seeds \[3, 4\].*pass --seeds 3,4"):
+            train(replace(cfg, seeds=[]), folds=folds)
+    assert sorted(cfg.experiment_dir.rglob("*")) == before
+
+
 def test_the_seed_mean_is_reported_and_blended_like_any_experiment(seeded):
     cfg, _ = seeded
     out = ["--output_dir", cfg.output_dir]
@@ -126,3 +136,19 @@ def test_the_bundle_holds_every_seeds_folds_and_predicts_their_mean(seeded, tmp_
     predict_from_bundle(clean, cfg.data.dir, tmp_path / "submission.csv", cfg.experiment)
     expected = pd.read_csv(cfg.experiment_dir / layout.SUBMISSION)
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "submission.csv"), expected)
+
+
+class Fits(Callback):
+    def __init__(self):
+        self.fits = 0
+
+    def on_fit_start(self, trainer, pl_module):
+        self.fits += 1
+
+
+def test_adding_a_seed_trains_only_that_seed(seeded):  # last: it adds seed 5 to the module's experiment
+    cfg, _ = seeded
+    counter = Fits()
+    result = train(replace(cfg, seeds=[3, 4, 5]), folds=[0, 1], callbacks=[counter])
+    assert counter.fits == 2, "seed 5's two folds, and nothing of seeds 3 and 4"
+    assert list(result["cv"]["seeds"]) == ["3", "4", "5"]

@@ -12,15 +12,16 @@ from lightning.pytorch.callbacks import Callback
 
 from . import layout
 from .auto import resolve_but_lr
-from .config import Config, save_config
+from .config import Config, ConfigError, save_config
 from .data.competition import Competition, load_competition
 from .fold import check_can_run, debug_fold, is_main_process, run_fold
 from .fold_state import check_experiment, cv_is_current
 from .folds import check_folds_can_train, save_folds
 from .lock import exclusive
 from .oof import merge_oof, print_table
+from .pseudo import check_pseudo_labels
 from .refit import refit
-from .seeds import check_no_folds_of_its_own, merge_seeds, print_seeds, runs, seed_config, seeds_are_current
+from .seeds import check_seeds_as_trained, merge_seeds, print_seeds, runs, seed_config, seeds_are_current
 from .tracking import offline_sync_hint
 from .tuning import resolve_all
 
@@ -45,9 +46,14 @@ def train(
     check_can_run(cfg)
     competition = load_competition(cfg)
     check_folds_can_train(cfg, competition.problem, competition.train)
+    check_seeds_as_trained(cfg)
+    if cfg.data.pseudo_labels:
+        check_pseudo_labels(cfg, competition)
     # A debug run writes nothing: no LR finder (it starts from 1e-3 where the rate is auto).
     cfg = resolve_but_lr(cfg, competition) if cfg.debug else resolve_all(cfg, competition)
     if cfg.debug:
+        if layout.FULL in folds:
+            raise ConfigError("--fold full has no validation to debug: run the debug run on a fold (--fold 0)")
         for fold in folds:
             debug_fold(cfg, competition, fold, callbacks)
         return {"metric": cfg.metric, "folds": {}, "cv": None}
@@ -55,7 +61,8 @@ def train(
         return {"metric": cfg.metric, "refit": [refit(run, competition, force, resume, callbacks) for run in runs(cfg)]}
     if not cfg.seeds:
         return train_run(cfg, competition, folds, force, resume, callbacks)
-    check_no_folds_of_its_own(cfg)
+    for seed in cfg.seeds:  # every seed's run refused before the first one trains, and before config.yaml
+        check_experiment(seed_config(cfg, seed), folds, force)
     if is_main_process():
         save_config(cfg, cfg.experiment_dir / layout.CONFIG)
     by_seed = {

@@ -78,12 +78,12 @@ def build_fold(
     loggers: list | None = None,
     out: Path | None = None,
     callbacks: Sequence[Callback] = (),
-    refit: int | None = None,
+    stop_after: int | None = None,
 ) -> FoldRun:
     """The module, data and Trainer of one fold, writing under `out` (the fold's folder); `callbacks` are
-    added to the Trainer's own. The full-data refit (fold layout.FULL) trains `refit` epochs."""
+    added to the Trainer's own. The full-data refit (fold layout.FULL) stops after `stop_after` epochs."""
     module, data = build_module_and_data(cfg, competition, fold)
-    trainer = make_trainer(cfg, module, out or cfg.fold_dir(fold), loggers, callbacks, refit)
+    trainer = make_trainer(cfg, module, out or cfg.fold_dir(fold), loggers, callbacks, stop_after)
     return FoldRun(module, data, trainer, best_checkpoint(trainer))
 
 
@@ -128,6 +128,11 @@ def run_fold(
     out = cfg.fold_dir(fold)
     loggers = make_loggers(cfg, fold, out, resume=ckpt is not None, main=is_main_process())
     run = build_fold(cfg, competition, fold, loggers, callbacks=callbacks)
+    if run.data.pseudo_rows and is_main_process():
+        print(
+            f"fold {fold}: {run.data.pseudo_rows} of {len(competition.test)} test rows join its training rows, "
+            f"labelled by fold {fold} of {cfg.data.pseudo_labels!r} (data.pseudo_threshold {cfg.data.pseudo_threshold})"
+        )
     result = None
     try:
         fit(run, fold, ckpt)

@@ -116,4 +116,18 @@ def prediction_models(cfg: Config) -> list[int | str]:
             f"predict_with {cfg.predict_with}: no full-data refit in {cfg.fold_dir(layout.FULL)}: run python "
             "train.py --fold full first, or predict with --predict_with folds"
         )
+    if not refit_is_current(cfg):
+        raise UserError(
+            f"predict_with {cfg.predict_with}: the full-data refit in {cfg.fold_dir(layout.FULL)} is older than the "
+            "folds trained since: run python train.py --fold full again"
+        )
     return [*folds, layout.FULL]
+
+
+def refit_is_current(cfg: Config) -> bool:
+    """The refit finished after every fold it took its epochs from (a bundle keeps no metrics.json to compare)."""
+    done = cfg.fold_dir(layout.FULL) / layout.REFIT
+    folds = [cfg.fold_dir(k) / layout.METRICS for k in range(cfg.cv.n_folds)]
+    if not done.exists():
+        return not any(path.exists() for path in folds)
+    return all(not path.exists() or path.stat().st_mtime_ns <= done.stat().st_mtime_ns for path in folds)

@@ -96,7 +96,11 @@ def predict(cfg: Config, out: Path | None = None) -> Path:
     used, runs = [], []
     for run in seeds.runs(cfg):  # each seed's models are averaged first: a seed missing a fold weighs as much
         models = prediction_models(run)
-        runs.append(np.mean([predict_fold(run, competition, model, device) for model in models], axis=0))
+        each = {model: predict_fold(run, competition, model, device) for model in models}
+        if out is None:  # in the project (a Kaggle notebook's bundle is read-only): each fold's, for pseudo-labels
+            for model, preds in each.items():
+                write_test_predictions(run, competition, preds, run.fold_dir(model) / layout.TEST_PREDS)
+        runs.append(np.mean(list(each.values()), axis=0))
         used.append(describe_models(run, models) + (f" of seed {run.seed}" if cfg.seeds else ""))
     preds = np.mean(runs, axis=0)
     submission = submission_table(cfg, competition, preds)

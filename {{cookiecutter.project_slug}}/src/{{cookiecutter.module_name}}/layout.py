@@ -13,6 +13,8 @@ outputs/<experiment>/
     fold<k>/oof_best.csv       the best single checkpoint's, when the chosen weights are an average
     fold<k>/metrics.json       the fold's scores; written last, so it marks the fold as finished
     fold<k>/logs/version_<n>/  the CSV log of each attempt (a resumed fold adds one)
+    fold<k>/test_preds.csv     predict.py's: the fold's own test predictions (and test_preds.json), which
+                               label the test rows for another experiment's fold k (data.pseudo_labels)
     fold<k>/wandb_run_id       the fold's W&B run, which --resume continues
     full/                      train.py --fold full: the refit on every training row, laid out as a fold but
                                with no OOF and no score; refit.json, written last, holds its epochs

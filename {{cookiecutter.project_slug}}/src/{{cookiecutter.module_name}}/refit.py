@@ -1,8 +1,9 @@
 """The full-data refit, `train.py --fold full`: once every fold is finished, one more run of the experiment's
 config on every training row, for the epochs the CV chose: the median over the folds of the epochs each trained
-to reach the weights it kept (rounded up). It runs on the folds' own schedule (trainer.max_epochs long) and
-stops there, so its learning rate follows theirs. It validates on no row: it has no OOF and no score, and keeps
-its last epoch's weights (EMA's or SWA's where on). predict.py uses it with `predict_with: full` or `both`."""
+to reach the weights it kept, rounded up (with cycles, to the end of a cycle). It runs on the folds' own
+schedule (trainer.max_epochs long) and stops there, so its learning rate follows theirs. It validates on no row:
+it has no OOF and no score, and keeps its last epoch's weights (EMA's or SWA's where on). predict.py uses it
+with `predict_with: full` or `both`."""
 
 from __future__ import annotations
 
@@ -21,9 +22,10 @@ from .config import Config
 from .data.competition import Competition
 from .errors import UserError
 from .fold import FoldRun, build_fold, fit, is_main_process, start_fold_dir
-from .fold_state import FoldResult, check_same_config
+from .fold_state import FoldResult, check_same_config, refit_is_current
 from .inference import describe_net
 from .lock import exclusive
+from .schedules import cycle_ends
 from .tracking import finish_wandb_run, make_loggers
 
 
@@ -45,7 +47,10 @@ def refit_epochs(cfg: Config) -> tuple[int, list[int]]:
             "version): retrain the folds with --fold all --force before --fold full"
         )
     epochs = [result.epochs for result in results]
-    return int(np.ceil(np.median(epochs))), epochs
+    chosen = int(np.ceil(np.median(epochs)))
+    if cfg.optim.schedule == "cycles":  # to the end of its cycle: a refit stopped mid-cycle has a high rate
+        chosen = next(end for end in cycle_ends(cfg.trainer.max_epochs) if end >= chosen)
+    return chosen, epochs
 
 
 def refit_weights(cfg: Config) -> str:
@@ -65,16 +70,19 @@ def refit(
     if (out / layout.REFIT).exists() and not force:
         check_same_config(cfg, layout.FULL, "retrain it with --fold full --force")
         info = json.loads((out / layout.REFIT).read_text())
+        if refit_is_current(cfg):
+            if main:
+                print(f"full: finished before, {info['epochs']} epochs on {info['rows']} rows; skipped (--force)")
+            return info
         if main:
-            print(f"full: finished before, {info['epochs']} epochs on {info['rows']} rows; skipped (--force)")
-        return info
+            print("full: its folds were trained again since it finished; training it again")
     info = None
     with ExitStack() as lock:
         if main:
             lock.enter_context(exclusive(layout.fold_lock(cfg.experiment_dir, layout.FULL), f"{out}"))
         ckpt = start_fold_dir(cfg, layout.FULL, resume)
         loggers = make_loggers(cfg, layout.FULL, out, resume=ckpt is not None, main=main)
-        run = build_fold(cfg, competition, layout.FULL, loggers, callbacks=callbacks, refit=epochs)
+        run = build_fold(cfg, competition, layout.FULL, loggers, callbacks=callbacks, stop_after=epochs)
         try:
             fit(run, layout.FULL, ckpt)
             if main:

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from . import layout
-from .config import Config, ConfigError
+from .config import Config, ConfigError, load_config
 from .data.competition import Competition
 from .errors import DataError
 from .metrics import get_metric
@@ -37,14 +37,25 @@ def runs(cfg: Config) -> list[Config]:
     return [seed_config(cfg, seed) for seed in cfg.seeds] or [cfg]
 
 
-def check_no_folds_of_its_own(cfg: Config) -> None:
-    """An experiment trained without seeds is not continued with them: its folds would sit beside the seeds'."""
-    for fold in range(cfg.cv.n_folds):
-        if (cfg.fold_dir(fold) / layout.METRICS).exists():
-            raise ConfigError(
-                f"config key 'seeds': experiment {cfg.experiment!r} was trained without seeds ({cfg.fold_dir(fold)} "
-                "is finished); name a new experiment for its seeds (--experiment NAME)"
-            )
+def check_seeds_as_trained(cfg: Config) -> None:
+    """An experiment is continued with the seeds it started with, or without any if it had none: an experiment
+    trained without seeds would get seed runs beside its folds, one trained with them (--seeds is a flag, not
+    remembered) folds of its own beside its seeds'."""
+    if cfg.seeds:
+        for fold in range(cfg.cv.n_folds):
+            if (cfg.fold_dir(fold) / layout.METRICS).exists():
+                raise ConfigError(
+                    f"config key 'seeds': experiment {cfg.experiment!r} was trained without seeds "
+                    f"({cfg.fold_dir(fold)} is finished); name a new experiment for its seeds (--experiment NAME)"
+                )
+        return
+    saved = cfg.experiment_dir / layout.CONFIG
+    seeds = load_config(saved).seeds if saved.exists() else []
+    if seeds:
+        raise ConfigError(
+            f"config key 'seeds': experiment {cfg.experiment!r} was trained with seeds {seeds} ({saved}): "
+            f"pass --seeds {','.join(map(str, seeds))}, or name a new experiment"
+        )
 
 
 def seeds_are_current(cfg: Config) -> bool:

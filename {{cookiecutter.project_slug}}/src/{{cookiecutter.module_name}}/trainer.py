@@ -142,31 +142,37 @@ class StopAfter(Callback):
     def __init__(self, epochs: int):
         self.epochs = epochs
 
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        trainer.should_stop = trainer.should_stop or trainer.current_epoch >= self.epochs  # resumed after the end
+
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.current_epoch + 1 >= self.epochs:
             trainer.should_stop = True
 
 
-def make_callbacks(cfg: Config, module: CompetitionModule, out: Path, logging: bool, refit: int | None = None) -> list:
+def make_callbacks(
+    cfg: Config, module: CompetitionModule, out: Path, logging: bool, stop_after: int | None = None
+) -> list:
     """The best (or top-k) checkpoints by the validation metric, last.ckpt after every epoch (for --resume),
     and the config's weight averaging, backbone freezing, early or cycle stopping, accumulation and LR logging.
-    A full-data refit of `refit` epochs validates on no row: it has no best checkpoint and no early stop."""
+    A full-data refit, which stops after `stop_after` epochs, validates on no row: it has no best checkpoint and
+    no early stop."""
     # ModelCheckpoint's own save_last writes only when a top-k checkpoint was saved, so an interrupted fold
     # would resume from its last improvement; this one is written at the end of every epoch.
     last = ModelCheckpoint(dirpath=out / layout.CHECKPOINTS, filename=layout.LAST, enable_version_counter=False)
-    callbacks = [last, Guards(cfg.seed)] if refit else [best_by_metric(cfg, module, out), last, Guards(cfg.seed)]
+    callbacks = [last, Guards(cfg.seed)] if stop_after else [best_by_metric(cfg, module, out), last, Guards(cfg.seed)]
     averaging = make_averaging(cfg.averaging)
     if averaging is not None:
         callbacks.append(averaging)
     o, c = cfg.optim, cfg.callbacks
     if o.freeze_backbone_epochs:
         callbacks.append(FreezeBackbone(o.freeze_backbone_epochs))
-    if refit:
-        callbacks.append(StopAfter(refit))
+    if stop_after:
+        callbacks.append(StopAfter(stop_after))
     elif o.schedule == "cycles" and not cfg.mixup.off_last_epochs:  # clean last epochs need the run to reach them
         rule = CycleRule(cfg.trainer.max_epochs, module.metric, c.early_stopping_min_delta)
         callbacks.append(CycleStop(rule, module.monitor))
-    if c.early_stopping_patience is not None and not refit:
+    if c.early_stopping_patience is not None and not stop_after:
         callbacks.append(
             EarlyStopping(
                 module.monitor,
@@ -284,14 +290,14 @@ def make_trainer(
     out: Path,
     loggers: list | None = None,
     extra: Sequence[Callback] = (),
-    refit: int | None = None,
+    stop_after: int | None = None,
 ) -> L.Trainer:
     """The fold's Trainer, writing under `out`; `extra` callbacks run after the config's own. A full-data
-    refit (`refit` epochs) runs no validation."""
-    kwargs = cfg.trainer_kwargs() | ({"limit_val_batches": 0, "num_sanity_val_steps": 0} if refit else {})
+    refit (which stops after `stop_after` epochs) runs no validation."""
+    kwargs = cfg.trainer_kwargs() | ({"limit_val_batches": 0, "num_sanity_val_steps": 0} if stop_after else {})
     return L.Trainer(
         **kwargs,
-        callbacks=[*make_callbacks(cfg, module, out, bool(loggers), refit), *extra],
+        callbacks=[*make_callbacks(cfg, module, out, bool(loggers), stop_after), *extra],
         logger=loggers or False,
         default_root_dir=out,
         plugins=[AtomicCheckpointIO()],

@@ -54,8 +54,18 @@ class DataConfig:
     # first; true leaves such training rows out and predicts such test rows from a blank input, printing
     # the count. Reads every image once to find the unreadable ones.
     skip_bad_rows: bool = False
+    # Pseudo-labels (pseudo.py): the name of a finished experiment under output_dir whose test predictions
+    # label the test rows, added to the training part of every fold (fold k's from its fold-k models); the
+    # validation rows are never touched. Classification keeps the test rows whose labels are at least
+    # pseudo_threshold sure (0: all of them), as soft labels.
+    pseudo_labels: str | None = None
+    pseudo_threshold: float = 0.0
 
     def check(self) -> None:
+        if not 0 <= self.pseudo_threshold < 1:
+            raise ConfigError(
+                f"config key 'data.pseudo_threshold': {self.pseudo_threshold} is not a probability from 0 up to 1"
+            )
         in_range("data.batch_size", self.batch_size, self.batch_size >= 1, "1 or more")
         workers = self.num_workers
         fits = workers == "auto" or (isinstance(workers, int) and not isinstance(workers, bool) and workers >= 0)

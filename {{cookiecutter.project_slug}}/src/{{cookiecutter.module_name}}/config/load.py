@@ -31,6 +31,8 @@ ALLOWED_RESOLVERS = {("oc.env", "WANDB_RUN_ID")}
 RUNTIME_KEYS = {
     "output_dir",
     "predict_with",
+    # Each seed's run is compared on its own config (seeds.seed_config); adding a seed changes no other's run.
+    "seeds",
     "data.num_workers",
     "data.cache_dir",
     "loggers",

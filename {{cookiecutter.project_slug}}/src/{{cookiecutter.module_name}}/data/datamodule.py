@@ -1,5 +1,6 @@
 """One LightningDataModule per fold: train on the other folds, validate on this one. The full-data refit
-(fold layout.FULL) trains on every row and validates on none."""
+(fold layout.FULL) trains on every row and validates on none. With data.pseudo_labels, the test rows join the
+training rows (pseudo.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from ..config import Config
+from ..pseudo import with_pseudo_labels
 from ..tasks import Task
 from .competition import Competition
 from .loaders import make_loader
@@ -22,7 +24,10 @@ class FoldDataModule(L.LightningDataModule):
         self.batch_size = cfg.data.batch_size  # an attribute, so Lightning's batch-size finder can change it
         self.train_rows = train[train.fold != fold].reset_index(drop=True)
         self.valid_rows = train[train.fold == fold].reset_index(drop=True)
-        self.train_set = task.make_dataset(cfg, net, self.train_rows, "train", competition.problem)
+        rows, targets, self.pseudo_rows = self.train_rows, None, 0
+        if cfg.data.pseudo_labels:  # the test rows, labelled by another experiment's models of this fold
+            rows, targets, self.pseudo_rows = with_pseudo_labels(cfg, competition, self.train_rows, fold)
+        self.train_set = task.make_dataset(cfg, net, rows, "train", competition.problem, targets)
         self.valid_set = (
             task.make_dataset(cfg, net, self.valid_rows, "valid", competition.problem) if len(self.valid_rows) else None
         )

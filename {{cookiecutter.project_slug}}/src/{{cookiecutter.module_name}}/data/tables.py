@@ -8,6 +8,9 @@ import pandas as pd
 
 from ..errors import DataError
 
+# The column that marks pseudo-labelled test rows among a fold's training rows (pseudo.py), which come last.
+PSEUDO = "pseudo"
+
 
 def read_csv(path: Path) -> pd.DataFrame:
     """A CSV as text, every cell exactly as written: ids such as 00100 or 10.00 and labels such as 07, NA or

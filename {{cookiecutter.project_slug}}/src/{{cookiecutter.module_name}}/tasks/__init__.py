@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ..config import TASK_MODULES, Config
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
     import torch
     from timm.data import Mixup
@@ -58,8 +59,12 @@ class Task:
 
         return CompetitionModule(net, cfg, problem, self)
 
-    def make_dataset(self, cfg: Config, net: nn.Module, rows: pd.DataFrame, split: str, problem) -> Dataset:
-        """The rows of train.csv (split "train" or "valid", targets from `problem`) or of test.csv ("test")."""
+    def make_dataset(
+        self, cfg: Config, net: nn.Module, rows: pd.DataFrame, split: str, problem, targets: np.ndarray | None = None
+    ) -> Dataset:
+        """The rows of train.csv (split "train" or "valid", targets from `problem`) or of test.csv ("test").
+        `targets` replace the encoded ones: soft labels, where pseudo-labelled test rows (pseudo.PSEUDO)
+        follow the training rows."""
         raise NotImplementedError
 
     def loader_options(self, cfg: Config, dataset: Dataset, train: bool, batch_size: int) -> dict[str, Any]:

@@ -52,8 +52,11 @@ class TextTask(Task):
 
         return (Text2TextModule if cfg.model.mode == "text2text" else TextModule)(net, cfg, problem, self)
 
-    def make_dataset(self, cfg: Config, net: nn.Module, rows: pd.DataFrame, split: str, problem) -> Dataset:
-        d, targets, labels = cfg.data, problem.encode(rows) if problem else None, None
+    def make_dataset(
+        self, cfg: Config, net: nn.Module, rows: pd.DataFrame, split: str, problem, targets: np.ndarray | None = None
+    ) -> Dataset:
+        d, labels = cfg.data, None
+        targets = problem.encode(rows) if problem and targets is None else targets
         if problem and cfg.model.mode == "text2text":  # the label as text is what T5 learns to write
             labels = net.tokenizer(text_target=rows[problem.target_cols[0]].astype(str).tolist())["input_ids"]
         return TextDataset(rows, d.text_cols, net.tokenizer, d.max_length, targets, labels, d.padding == "max_length")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import torch
 from torch import nn
@@ -39,8 +40,10 @@ class VisionTask(Task):
     def build_net(self, cfg: Config, problem: Problem) -> nn.Module:
         return ImageModel(cfg.model, problem.num_outputs)
 
-    def make_dataset(self, cfg: Config, net: nn.Module, rows: pd.DataFrame, split: str, problem) -> Dataset:
-        targets = problem.encode(rows) if problem else None
+    def make_dataset(
+        self, cfg: Config, net: nn.Module, rows: pd.DataFrame, split: str, problem, targets: np.ndarray | None = None
+    ) -> Dataset:
+        targets = problem.encode(rows) if problem and targets is None else targets
         transform = config_transforms(cfg, split == "train")
         # Test rows whose image did not read were kept on purpose (data.skip_bad_rows): a blank image stands in.
         blank = cfg.data.image_size if split == "test" and cfg.data.skip_bad_rows else None

@@ -17,6 +17,7 @@ from torch.utils.data import Dataset
 
 from ...config import Config
 from ...config.rules import AUTO
+from ...data.tables import PSEUDO
 from ...errors import ConfigError, DataError
 
 
@@ -40,7 +41,12 @@ def read_image(path: Path, channels: int = 3) -> np.ndarray:
 
 
 def image_paths(cfg: Config, rows: pd.DataFrame, split: str) -> list[Path]:
-    """Each row's image: the config's path template (data.train_image or data.test_image) filled from the row."""
+    """Each row's image: the config's path template (data.train_image or data.test_image) filled from the row.
+    Pseudo-labelled test rows (pseudo.PSEUDO) follow a fold's training rows: theirs are test images."""
+    if PSEUDO in rows:
+        test = rows[PSEUDO].astype(bool)
+        rows = rows.drop(columns=PSEUDO)
+        return image_paths(cfg, rows[~test], split) + image_paths(cfg, rows[test], "test")
     key = "test_image" if split == "test" else "train_image"
     template = getattr(cfg.data, key)
     try:
