@@ -61,6 +61,11 @@ def experiment_dir(output_dir: str | Path, experiment: str) -> Path:
     return Path(output_dir) / experiment
 
 
+def cache_dir(output_dir: str | Path, configured: str | None) -> Path:
+    """The decoded-image caches' folder: data.cache_dir where set, else output_dir/.cache."""
+    return Path(configured or Path(output_dir) / CACHE)
+
+
 def floor(experiment: str) -> str:
     """The name of the scikit-learn floor of an experiment (baseline.py): outputs/<experiment>_floor/."""
     return f"{experiment}{FLOOR}"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 
@@ -28,7 +27,7 @@ def seed_config(cfg: Config, seed: int) -> Config:
         seed=seed,
         seeds=[],
         cv=replace(cfg.cv, seed=cfg.cv.split_seed(cfg.seed)),
-        data=replace(cfg.data, cache_dir=cfg.data.cache_dir or str(Path(cfg.output_dir) / layout.CACHE)),
+        data=replace(cfg.data, cache_dir=str(layout.cache_dir(cfg.output_dir, cfg.data.cache_dir))),
     )
 
 

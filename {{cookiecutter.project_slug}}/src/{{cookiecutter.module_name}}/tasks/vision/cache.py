@@ -111,7 +111,7 @@ def open_cache(cfg: Config, split: str) -> ImageCache | None:
     table = read_csv(Path(d.dir) / d.train_csv)
     paths = image_paths(cfg, table, split)
     side, channels = cache_side(d.image_size), cfg.model.in_chans
-    folder = Path(d.cache_dir or Path(cfg.output_dir) / layout.CACHE)
+    folder = layout.cache_dir(cfg.output_dir, d.cache_dir)
     if d.cache == "auto" and not (worth_caching(paths, side) and fits(len(paths), side, channels, folder)):
         return None
     target = folder / f"images-{cache_key(paths, side, channels)}.npy"
