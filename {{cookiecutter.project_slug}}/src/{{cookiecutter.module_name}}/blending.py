@@ -191,7 +191,8 @@ def print_blend(members: Members, summary: dict, folder: Path) -> None:
     margin = sign * (summary["cv"] - best_cv)
     lines += [
         f"{'CV (honest)':<32}  {summary['cv']:>10.4f}  folds {summary['mean']:.4f} +- {summary['std']:.4f}; "
-        f"{margin:+.4f} {'above' if margin > 0 else 'NOT above'} its best member {best_name}",
+        f"{margin:+.4f} {'above' if margin > 0 else 'equal to' if margin == 0 else 'NOT above'} its best member "
+        f"{best_name}",
         f"{'CV in sample (optimistic)':<32}  {info['cv_in_sample']:>10.4f}  fitted on every row, scored on them",
     ]
     print(f"\nBlend {folder.name!r} ({info['description']}) -> {folder}/\n" + "\n".join(lines))
