@@ -19,6 +19,7 @@ from {{ cookiecutter.module_name }}.data.tables import read_csv
 from {{ cookiecutter.module_name }}.errors import UserError
 from {{ cookiecutter.module_name }}.fold import build_module_and_data
 from {{ cookiecutter.module_name }}.inference import predict
+from {{ cookiecutter.module_name }}.report import experiments
 
 CLASSES = [f"prob_{k}" for k in range(10)]
 
@@ -82,6 +83,8 @@ def test_a_pseudo_labelled_experiment_trains_and_its_oof_holds_only_training_row
     result = train(cfg, folds=[0, 1])
     oof = read_csv(layout.oof(cfg.experiment_dir))
     assert sorted(oof.id) == sorted(read_csv(f"{cfg.data.dir}/train.csv").id) and result["cv"] is not None
+    tricks = experiments(cfg.output_dir).set_index("experiment").tricks
+    assert "pseudo-labels of source (>= 0)" in tricks["pseudo"] and "pseudo" not in tricks["source"]
 
 
 def test_sources_that_would_leak_or_cannot_label_are_refused(source):

@@ -40,6 +40,8 @@ def tricks(config: dict) -> str:
         used.append(f"layer decay {number(optim['layer_decay'])}")
     if config.get("seeds"):
         used.append(f"mean of {len(config['seeds'])} seeds")
+    if config["data"].get("pseudo_labels"):
+        used.append(f"pseudo-labels of {config['data']['pseudo_labels']} (>= {config['data']['pseudo_threshold']:g})")
     return ", ".join(used)
 
 
