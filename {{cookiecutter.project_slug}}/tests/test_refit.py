@@ -44,7 +44,6 @@ class Probe(Callback):
 def refitted(digits_dir, tmp_path_factory):
     """Two folds of 3 short epochs (each keeps its best epoch, maybe an earlier one), then the refit."""
     cfg = make_cfg(digits_dir, tmp_path_factory.mktemp("outputs"), n_folds=2, **SHORT)
-    cfg = replace(cfg, optim=replace(cfg.optim, schedule="cosine"))  # cycles would round the epochs to a cycle's end
     train(cfg, folds=[0, 1])
     probe = Probe()
     result = train(cfg, folds=[layout.FULL], callbacks=[probe])
@@ -115,16 +114,17 @@ def test_a_refit_older_than_its_folds_is_trained_again_and_stops_at_their_epochs
         predict(replace(cfg, predict_with="both"))
     probe = Probe()
     info = train(cfg, folds=[layout.FULL], callbacks=[probe])["refit"][0]
-    assert info["folds_epochs"] == [1, 2] and info["epochs"] == probe.epochs == 2 < cfg.trainer.max_epochs
+    assert (
+        info["folds_epochs"] == [1, 2] and info["epochs"] == probe.epochs == 2 < cfg.trainer.max_epochs
+    )  # 2: upper median
     assert train(cfg, folds=[layout.FULL])["refit"][0] == info  # now current: skipped
 
 
-def test_with_cycles_a_refit_runs_to_the_end_of_a_cycle(digits_dir, tmp_path):
-    base = make_cfg(digits_dir, tmp_path / "outputs", n_folds=4, max_epochs=35)
-    for schedule, expected in (("cycles", 15), ("cosine", 10)):  # cycles end at epochs 5, 15 and 35
-        cfg = replace(base, experiment=schedule, optim=replace(base.optim, schedule=schedule))
-        for fold, epochs in enumerate((5, 5, 15, 15)):  # the median, 10, is in the middle of the second cycle
-            save_config(cfg, cfg.fold_dir(fold) / layout.CONFIG)
-            result = FoldResult(fold, cfg.metric, "the best checkpoint", 0.9, epochs=epochs)
-            result.write(cfg.fold_dir(fold) / layout.METRICS)
-        assert refit_epochs(cfg) == (expected, [5, 5, 15, 15])
+def test_a_refit_trains_for_an_epoch_at_which_a_fold_kept_its_weights(digits_dir, tmp_path):
+    cfg = make_cfg(digits_dir, tmp_path / "outputs", n_folds=4, max_epochs=35)
+    for fold, epochs in enumerate((5, 15, 5, 15)):  # the mean of the middle two, 10, is an epoch no fold kept
+        save_config(cfg, cfg.fold_dir(fold) / layout.CONFIG)
+        FoldResult(fold, cfg.metric, "the best checkpoint", 0.9, epochs=epochs).write(
+            cfg.fold_dir(fold) / layout.METRICS
+        )
+    assert refit_epochs(cfg) == (15, [5, 15, 5, 15])

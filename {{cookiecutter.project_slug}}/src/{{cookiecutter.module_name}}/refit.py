@@ -1,17 +1,17 @@
 """The full-data refit, `train.py --fold full`: once every fold is finished, one more run of the experiment's
-config on every training row, for the epochs the CV chose: the median over the folds of the epochs each trained
-to reach the weights it kept, rounded up (with cycles, to the end of a cycle). It runs on the folds' own
-schedule (trainer.max_epochs long) and stops there, so its learning rate follows theirs. It validates on no row:
-it has no OOF and no score, and keeps its last epoch's weights (EMA's or SWA's where on). predict.py uses it
-with `predict_with: full` or `both`."""
+config on every training row, for the epochs the CV chose: the upper median over the folds of the epochs each
+trained to reach the weights it kept. It runs on the folds' own schedule (trainer.max_epochs long) and stops
+there, so its learning rate follows theirs to where they kept their weights. It validates on no row: it has no
+OOF and no score, and keeps its last epoch's weights (EMA's or SWA's where on). predict.py uses it with
+`predict_with: full` or `both`."""
 
 from __future__ import annotations
 
 import json
+import statistics
 from collections.abc import Sequence
 from contextlib import ExitStack
 
-import numpy as np
 from lightning.pytorch.callbacks import Callback
 from safetensors.torch import save_model
 
@@ -25,7 +25,6 @@ from .fold import FoldRun, build_fold, fit, is_main_process, start_fold_dir
 from .fold_state import FoldResult, check_same_config, refit_is_current
 from .inference import describe_net
 from .lock import exclusive
-from .schedules import cycle_ends
 from .tracking import finish_wandb_run, make_loggers
 
 
@@ -47,10 +46,9 @@ def refit_epochs(cfg: Config) -> tuple[int, list[int]]:
             "version): retrain the folds with --fold all --force before --fold full"
         )
     epochs = [result.epochs for result in results]
-    chosen = int(np.ceil(np.median(epochs)))
-    if cfg.optim.schedule == "cycles":  # to the end of its cycle: a refit stopped mid-cycle has a high rate
-        chosen = next(end for end in cycle_ends(cfg.trainer.max_epochs) if end >= chosen)
-    return chosen, epochs
+    # The upper median: an epoch at which a fold kept its weights. The mean of the two middle ones could fall
+    # where none did (folds best at 5, 5, 15 and 15 epochs: 10, mid-way through a cycle of the cycles schedule).
+    return statistics.median_high(epochs), epochs
 
 
 def refit_weights(cfg: Config) -> str:
