@@ -57,7 +57,7 @@ def check_pseudo_labels(cfg: Config, competition: Competition) -> None:
     """Everything about the pseudo-labels that can be refused, before anything is trained."""
     problem = competition.problem
     if cfg.model.mode == "text2text":
-        raise ConfigError(f"{KEY}: text2text learns to write labels, not soft ones; use model.mode classify")
+        raise ConfigError(f"{KEY}: text2text learns to write labels, not soft ones; use model.mode encoder")
     if problem.kind == "multiclass" and cfg.mixup.enabled:
         raise ConfigError(f"{KEY}: mixup mixes class indices, not the soft labels of test rows; set its alphas to 0")
     if problem.kind == "regression" and cfg.data.pseudo_threshold:
