@@ -20,7 +20,7 @@ from {{ cookiecutter.module_name }}.data.competition import DataError, load_comp
 from {{ cookiecutter.module_name }}.data.datamodule import FoldDataModule
 from {{ cookiecutter.module_name }}.data.loaders import make_loader
 from {{ cookiecutter.module_name }}.demo import tiny_t5_config, train_tokenizer, write_docstrings
-from {{ cookiecutter.module_name }}.fold import build_fold
+from {{ cookiecutter.module_name }}.fold import build_fold, build_module_and_data
 from {{ cookiecutter.module_name }}.inference import load_fold_model, predict
 from {{ cookiecutter.module_name }}.tasks import get_task
 from {{ cookiecutter.module_name }}.tasks.text.models import Text2TextModel, TextModel
@@ -260,6 +260,22 @@ def test_folds_then_predict_write_a_valid_submission(cfg):
     sample = pd.read_csv(f"{cfg.data.dir}/sample_submission.csv")
     assert list(submission.columns) == ["id", "library"] and submission.id.equals(sample.id)
     assert set(submission.library) <= {"numpy", "pandas", "torch"}
+
+
+def test_texts_train_with_pseudo_labels_from_another_experiment(cfg):
+    cfg = replace(cfg, cv=replace(cfg.cv, n_folds=2), trainer=replace(cfg.trainer, **ONE_EPOCH))
+    train(cfg, folds=[0, 1])
+    predict(cfg)  # each fold's test predictions label the test texts for that fold
+    student = replace(cfg, experiment="student", data=replace(cfg.data, pseudo_labels=cfg.experiment))
+    competition = load_competition(student)
+    _, data = build_module_and_data(student, competition, 1)
+    n_train = int((competition.train.fold != 1).sum())
+    assert data.pseudo_rows == len(competition.test) and len(data.train_set) == n_train + len(competition.test)
+    first_test = data.train_set[n_train]  # the first test text, tokenized as a training row with its soft label
+    assert len(first_test["input_ids"]) > 2 and first_test["target"].shape == (3,)
+    assert first_test["target"].sum() == pytest.approx(1, abs=1e-5)
+    assert len(data.valid_set) == int((competition.train.fold == 1).sum())
+    assert train(student, folds=[0, 1])["cv"]["n_rows"] == len(competition.train)
 
 
 def test_the_demo_model_folder_is_written_once_and_reused(docstrings_dir, tmp_path, monkeypatch):
