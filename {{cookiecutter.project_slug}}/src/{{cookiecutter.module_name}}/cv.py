@@ -59,8 +59,20 @@ def train(
         return {"metric": cfg.metric, "folds": {}, "cv": None}
     if list(folds) == [layout.FULL]:
         return {"metric": cfg.metric, "refit": [refit(run, competition, force, resume, callbacks) for run in runs(cfg)]}
-    if not cfg.seeds:
-        return train_run(cfg, competition, folds, force, resume, callbacks)
+    if cfg.seeds:
+        return train_seeds(cfg, competition, folds, force, resume, callbacks)
+    return train_run(cfg, competition, folds, force, resume, callbacks)
+
+
+def train_seeds(
+    cfg: Config,
+    competition: Competition,
+    folds: Sequence[int],
+    force: bool,
+    resume: bool,
+    callbacks: Sequence[Callback],
+) -> dict:
+    """train() of an experiment with seeds: each seed's run, then their mean as the experiment's OOF and CV."""
     for seed in cfg.seeds:  # every seed's run refused before the first one trains, and before config.yaml
         check_experiment(seed_config(cfg, seed), folds, force)
     if is_main_process():
