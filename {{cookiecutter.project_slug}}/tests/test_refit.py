@@ -11,7 +11,7 @@ from lightning.pytorch.callbacks import Callback
 
 from {{ cookiecutter.module_name }} import layout
 from {{ cookiecutter.module_name }}.bundle import make_bundle
-from {{ cookiecutter.module_name }}.config import save_config
+from {{ cookiecutter.module_name }}.config import load_config, save_config
 from {{ cookiecutter.module_name }}.cv import train
 from {{ cookiecutter.module_name }}.data.competition import load_competition
 from {{ cookiecutter.module_name }}.data.tables import read_csv
@@ -105,7 +105,7 @@ def test_a_refit_waits_for_every_fold_and_prediction_for_the_refit(digits_dir, t
         predict(replace(cfg, predict_with="full"))
 
 
-def test_a_refit_older_than_its_folds_is_trained_again_and_stops_at_their_epochs(refitted):
+def test_a_refit_older_than_its_folds_is_trained_again_for_their_epochs(refitted):
     cfg, _, _ = refitted
     for fold, epochs in ((0, 1), (1, 2)):  # as if the folds had been trained again and kept epochs 1 and 2
         path = cfg.fold_dir(fold) / layout.METRICS
@@ -114,9 +114,9 @@ def test_a_refit_older_than_its_folds_is_trained_again_and_stops_at_their_epochs
         predict(replace(cfg, predict_with="both"))
     probe = Probe()
     info = train(cfg, folds=[layout.FULL], callbacks=[probe])["refit"][0]
-    assert (
-        info["folds_epochs"] == [1, 2] and info["epochs"] == probe.epochs == 2 < cfg.trainer.max_epochs
-    )  # 2: upper median
+    assert info["folds_epochs"] == [1, 2] and info["epochs"] == probe.epochs == 2  # the upper median
+    # Its schedule is fitted to those 2 epochs (the folds' ran 3), so that its learning rate anneals by their end.
+    assert load_config(cfg.fold_dir(layout.FULL) / layout.CONFIG).trainer.max_epochs == 2 < cfg.trainer.max_epochs
     assert train(cfg, folds=[layout.FULL])["refit"][0] == info  # now current: skipped
 
 

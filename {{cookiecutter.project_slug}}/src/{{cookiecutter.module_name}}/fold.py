@@ -78,12 +78,11 @@ def build_fold(
     loggers: list | None = None,
     out: Path | None = None,
     callbacks: Sequence[Callback] = (),
-    stop_after: int | None = None,
 ) -> FoldRun:
     """The module, data and Trainer of one fold, writing under `out` (the fold's folder); `callbacks` are
-    added to the Trainer's own. The full-data refit (fold layout.FULL) stops after `stop_after` epochs."""
+    added to the Trainer's own. The full-data refit (fold layout.FULL) validates on no row."""
     module, data = build_module_and_data(cfg, competition, fold)
-    trainer = make_trainer(cfg, module, out or cfg.fold_dir(fold), loggers, callbacks, stop_after)
+    trainer = make_trainer(cfg, module, out or cfg.fold_dir(fold), loggers, callbacks, refit=fold == layout.FULL)
     return FoldRun(module, data, trainer, best_checkpoint(trainer))
 
 

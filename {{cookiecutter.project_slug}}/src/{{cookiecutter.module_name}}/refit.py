@@ -1,7 +1,7 @@
 """The full-data refit, `train.py --fold full`: once every fold is finished, one more run of the experiment's
 config on every training row, for the epochs the CV chose: the upper median over the folds of the epochs each
-trained to reach the weights it kept. It runs on the folds' own schedule (trainer.max_epochs long) and stops
-there, so its learning rate follows theirs to where they kept their weights. It validates on no row: it has no
+trained to reach the weights it kept. Its schedule is fitted to those epochs (trainer.max_epochs set to them),
+so its learning rate anneals to their end as each fold's did to its own. It validates on no row: it has no
 OOF and no score, and keeps its last epoch's weights (EMA's or SWA's where on). predict.py uses it with
 `predict_with: full` or `both`."""
 
@@ -11,6 +11,7 @@ import json
 import statistics
 from collections.abc import Sequence
 from contextlib import ExitStack
+from dataclasses import replace
 
 from lightning.pytorch.callbacks import Callback
 from safetensors.torch import save_model
@@ -64,11 +65,12 @@ def refit(
     """Train the refit unless it finished before (or `force`); return its refit.json (None in DDP's other
     processes)."""
     epochs, of_folds = refit_epochs(cfg)
+    cfg = replace(cfg, trainer=replace(cfg.trainer, max_epochs=epochs))  # the schedule, fitted to them
     out, main = cfg.fold_dir(layout.FULL), is_main_process()
     if (out / layout.REFIT).exists() and not force:
-        check_same_config(cfg, layout.FULL, "retrain it with --fold full --force")
-        info = json.loads((out / layout.REFIT).read_text())
         if refit_is_current(cfg):
+            check_same_config(cfg, layout.FULL, "retrain it with --fold full --force")
+            info = json.loads((out / layout.REFIT).read_text())
             if main:
                 print(f"full: finished before, {info['epochs']} epochs on {info['rows']} rows; skipped (--force)")
             return info
@@ -80,7 +82,7 @@ def refit(
             lock.enter_context(exclusive(layout.fold_lock(cfg.experiment_dir, layout.FULL), f"{out}"))
         ckpt = start_fold_dir(cfg, layout.FULL, resume)
         loggers = make_loggers(cfg, layout.FULL, out, resume=ckpt is not None, main=main)
-        run = build_fold(cfg, competition, layout.FULL, loggers, callbacks=callbacks, stop_after=epochs)
+        run = build_fold(cfg, competition, layout.FULL, loggers, callbacks=callbacks)
         try:
             fit(run, layout.FULL, ckpt)
             if main:

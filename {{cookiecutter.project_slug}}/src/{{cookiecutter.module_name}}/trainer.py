@@ -135,44 +135,26 @@ class CycleStop(Callback):
         )
 
 
-class StopAfter(Callback):
-    """The full-data refit: it stops after the epochs the CV chose, on the folds' schedule (trainer.max_epochs
-    long), so its learning rate follows theirs to where their chosen weights were."""
-
-    def __init__(self, epochs: int):
-        self.epochs = epochs
-
-    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        trainer.should_stop = trainer.should_stop or trainer.current_epoch >= self.epochs  # resumed after the end
-
-    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if trainer.current_epoch + 1 >= self.epochs:
-            trainer.should_stop = True
-
-
-def make_callbacks(
-    cfg: Config, module: CompetitionModule, out: Path, logging: bool, stop_after: int | None = None
-) -> list:
+def make_callbacks(cfg: Config, module: CompetitionModule, out: Path, logging: bool, refit: bool = False) -> list:
     """The best (or top-k) checkpoints by the validation metric, last.ckpt after every epoch (for --resume),
     and the config's weight averaging, backbone freezing, early or cycle stopping, accumulation and LR logging.
-    A full-data refit, which stops after `stop_after` epochs, validates on no row: it has no best checkpoint and
-    no early stop."""
+    A full-data refit validates on no row: it has no best checkpoint and stops only at trainer.max_epochs."""
     # ModelCheckpoint's own save_last writes only when a top-k checkpoint was saved, so an interrupted fold
     # would resume from its last improvement; this one is written at the end of every epoch.
     last = ModelCheckpoint(dirpath=out / layout.CHECKPOINTS, filename=layout.LAST, enable_version_counter=False)
-    callbacks = [last, Guards(cfg.seed)] if stop_after else [best_by_metric(cfg, module, out), last, Guards(cfg.seed)]
+    callbacks = [last, Guards(cfg.seed)] if refit else [best_by_metric(cfg, module, out), last, Guards(cfg.seed)]
     averaging = make_averaging(cfg.averaging)
     if averaging is not None:
         callbacks.append(averaging)
     o, c = cfg.optim, cfg.callbacks
     if o.freeze_backbone_epochs:
         callbacks.append(FreezeBackbone(o.freeze_backbone_epochs))
-    if stop_after:
-        callbacks.append(StopAfter(stop_after))
-    elif o.schedule == "cycles" and not cfg.mixup.off_last_epochs:  # clean last epochs need the run to reach them
+    if (
+        o.schedule == "cycles" and not refit and not cfg.mixup.off_last_epochs
+    ):  # clean last epochs need the run to reach them
         rule = CycleRule(cfg.trainer.max_epochs, module.metric, c.early_stopping_min_delta)
         callbacks.append(CycleStop(rule, module.monitor))
-    if c.early_stopping_patience is not None and not stop_after:
+    if c.early_stopping_patience is not None and not refit:
         callbacks.append(
             EarlyStopping(
                 module.monitor,
@@ -290,14 +272,14 @@ def make_trainer(
     out: Path,
     loggers: list | None = None,
     extra: Sequence[Callback] = (),
-    stop_after: int | None = None,
+    refit: bool = False,
 ) -> L.Trainer:
     """The fold's Trainer, writing under `out`; `extra` callbacks run after the config's own. A full-data
-    refit (which stops after `stop_after` epochs) runs no validation."""
-    kwargs = cfg.trainer_kwargs() | ({"limit_val_batches": 0, "num_sanity_val_steps": 0} if stop_after else {})
+    refit runs no validation."""
+    kwargs = cfg.trainer_kwargs() | ({"limit_val_batches": 0, "num_sanity_val_steps": 0} if refit else {})
     return L.Trainer(
         **kwargs,
-        callbacks=[*make_callbacks(cfg, module, out, bool(loggers), stop_after), *extra],
+        callbacks=[*make_callbacks(cfg, module, out, bool(loggers), refit), *extra],
         logger=loggers or False,
         default_root_dir=out,
         plugins=[AtomicCheckpointIO()],
