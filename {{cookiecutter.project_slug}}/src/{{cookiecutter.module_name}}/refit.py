@@ -91,7 +91,7 @@ def refit(
             finish_wandb_run(None)
     if main:
         print(
-            f"full: {info['epochs']} epochs (the median of the folds' {of_folds}) on all {info['rows']} training "
+            f"full: {info['epochs']} epochs (the upper median of the folds' {of_folds}) on all {info['rows']} training "
             f"rows, {info['weights']}  ->  {out}/"
         )
     return info
