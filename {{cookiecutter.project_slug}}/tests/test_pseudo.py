@@ -20,6 +20,7 @@ from {{ cookiecutter.module_name }}.errors import UserError
 from {{ cookiecutter.module_name }}.fold import build_module_and_data
 from {{ cookiecutter.module_name }}.inference import predict
 from {{ cookiecutter.module_name }}.report import experiments
+from {{ cookiecutter.module_name }}.seeds import seed_config
 
 CLASSES = [f"prob_{k}" for k in range(10)]
 
@@ -64,6 +65,18 @@ def test_the_test_rows_join_the_training_rows_labelled_by_the_same_folds_models(
         assert not any(
             "/test/" in path for path in paths[: len(train_rows)] + [p.as_posix() for p in data.valid_set.paths]
         )
+
+
+def test_a_seeds_run_and_the_image_cache_take_the_pseudo_labels_too(source):
+    # Each seed's run lives inside its experiment's folder: the source is still found where it is.
+    cfg = replace(pseudo(source), seeds=[1, 2], data=replace(pseudo(source).data, cache=True))
+    competition = load_competition(cfg)
+    _, data = build_module_and_data(seed_config(cfg, 2), competition, 0)
+    n_train = int((competition.train.fold != 0).sum())
+    assert data.pseudo_rows == len(competition.test) and data.train_set.cache is not None
+    # A test image is not in train.csv's cache: it is read from its file.
+    assert data.train_set[n_train]["image"].shape[-1] == cfg.data.image_size
+    np.testing.assert_allclose(data.train_set.targets[n_train:], fold_labels(source, 0), atol=1e-6)
 
 
 def test_a_threshold_keeps_the_sure_rows(source):
@@ -113,4 +126,5 @@ def test_sources_that_would_leak_or_cannot_label_are_refused(source):
     refused(replace(cfg, data=replace(cfg.data, pseudo_labels="source_floor")), ConfigError, "scikit-learn floor")
     mixed = replace(cfg, mixup=replace(cfg.mixup, mixup_alpha=0.2))
     refused(mixed, ConfigError, "mixup mixes class indices")
+    refused(replace(cfg, data=replace(cfg.data, skip_bad_rows=True)), ConfigError, "blank input")
     assert json.loads((source.experiment_dir / layout.CV).read_text())["cv"] >= 0  # the source is untouched

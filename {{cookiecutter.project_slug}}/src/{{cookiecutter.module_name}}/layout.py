@@ -61,6 +61,12 @@ def experiment_dir(output_dir: str | Path, experiment: str) -> Path:
     return Path(output_dir) / experiment
 
 
+def named_or_folder(output_dir: str | Path, value: str) -> Path:
+    """An experiment's folder from a config value that names it under output_dir, or is its folder (a seed's
+    run refers to another experiment so: its own output_dir is its experiment's folder)."""
+    return Path(value) if Path(value).name != value else experiment_dir(output_dir, value)
+
+
 def cache_dir(output_dir: str | Path, configured: str | None) -> Path:
     """The decoded-image caches' folder: data.cache_dir where set, else output_dir/.cache."""
     return Path(configured or Path(output_dir) / CACHE)

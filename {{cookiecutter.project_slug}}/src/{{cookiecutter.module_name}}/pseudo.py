@@ -30,7 +30,8 @@ KEY = "config key 'data.pseudo_labels'"
 def source_config(cfg: Config) -> Config:
     """The pseudo-labelling experiment's own config, refused unless it is a finished experiment of train.py
     on this competition's problem, targets and folds."""
-    name, folder = cfg.data.pseudo_labels, layout.experiment_dir(cfg.output_dir, cfg.data.pseudo_labels)
+    folder = layout.named_or_folder(cfg.output_dir, cfg.data.pseudo_labels)
+    name = folder.name
     if name == cfg.experiment:
         raise ConfigError(f"{KEY}: {name!r} is this experiment; name another one, trained before it")
     if not (folder / layout.CV).exists():
@@ -42,7 +43,7 @@ def source_config(cfg: Config) -> Config:
             "predictions per fold: name an experiment trained by train.py"
         )
     # Where it is now: under this run's output_dir, in the folder it is named by.
-    source = replace(load_config(folder / layout.CONFIG), experiment=name, output_dir=cfg.output_dir)
+    source = replace(load_config(folder / layout.CONFIG), experiment=name, output_dir=str(folder.parent))
     for key, theirs, ours in [
         ("problem", source.problem, cfg.problem),
         ("data.id_col", source.data.id_col, cfg.data.id_col),
@@ -60,6 +61,11 @@ def check_pseudo_labels(cfg: Config, competition: Competition) -> None:
         raise ConfigError(f"{KEY}: text2text learns to write labels, not soft ones; use model.mode encoder")
     if problem.kind == "multiclass" and cfg.mixup.enabled:
         raise ConfigError(f"{KEY}: mixup mixes class indices, not the soft labels of test rows; set its alphas to 0")
+    if cfg.data.skip_bad_rows:
+        raise ConfigError(
+            f"{KEY}: with data.skip_bad_rows, an unreadable test row would train as a blank input with the label "
+            "predicted for it; fix the test inputs, or set data.skip_bad_rows to false"
+        )
     if problem.kind == "regression" and cfg.data.pseudo_threshold:
         raise ConfigError("config key 'data.pseudo_threshold': a regression's predictions have no confidence; use 0")
     source = source_config(cfg)
@@ -83,7 +89,7 @@ def check_pseudo_labels(cfg: Config, competition: Competition) -> None:
             ):
                 raise UserError(
                     f"{KEY}: {path} is missing or older than the folds beside it: run python predict.py "
-                    f"--config {folder / layout.CONFIG}"
+                    f"--config {folder / layout.CONFIG} --predict_with folds (or both)"
                 )
 
 

@@ -76,6 +76,7 @@ def refit(
             return info
         if main:
             print("full: its folds were trained again since it finished; training it again")
+        resume = False  # its last.ckpt is of the refit before
     info = None
     with ExitStack() as lock:
         if main:

@@ -19,7 +19,7 @@ from .oof import read_oof, write_cv
 
 def seed_config(cfg: Config, seed: int) -> Config:
     """One seed's run: the experiment's config with that seed, named and kept inside the experiment's folder,
-    on the experiment's folds (cv.seed) and its image cache."""
+    on the experiment's folds (cv.seed), its image cache and its pseudo-labels' source."""
     return replace(
         cfg,
         experiment=layout.seed_run(cfg.experiment, seed),
@@ -27,7 +27,13 @@ def seed_config(cfg: Config, seed: int) -> Config:
         seed=seed,
         seeds=[],
         cv=replace(cfg.cv, seed=cfg.cv.split_seed(cfg.seed)),
-        data=replace(cfg.data, cache_dir=str(layout.cache_dir(cfg.output_dir, cfg.data.cache_dir))),
+        data=replace(
+            cfg.data,
+            cache_dir=str(layout.cache_dir(cfg.output_dir, cfg.data.cache_dir)),
+            # the source's folder itself: it is not under the seed's output_dir
+            pseudo_labels=cfg.data.pseudo_labels
+            and str(layout.named_or_folder(cfg.output_dir, cfg.data.pseudo_labels)),
+        ),
     )
 
 

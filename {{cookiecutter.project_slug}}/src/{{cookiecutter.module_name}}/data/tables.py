@@ -9,7 +9,7 @@ import pandas as pd
 from ..errors import DataError
 
 # The column that marks pseudo-labelled test rows among a fold's training rows (pseudo.py), which come last.
-PSEUDO = "pseudo"
+PSEUDO = "__pseudo_label__"  # a name no competition table uses
 
 
 def read_csv(path: Path) -> pd.DataFrame:

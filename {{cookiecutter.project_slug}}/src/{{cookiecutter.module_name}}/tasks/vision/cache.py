@@ -87,9 +87,10 @@ class ImageCache:
         return {**self.__dict__, "_images": None}
 
     def get(self, path: Path) -> np.ndarray | None:
-        """The cached pixels of `path` (a copy), or None when it did not decode."""
-        row = self.rows[path]
-        if not self.ok[row]:
+        """The cached pixels of `path` (a copy), or None when it did not decode or is not train.csv's (a
+        pseudo-labelled test image): then it is read from its file."""
+        row = self.rows.get(path)
+        if row is None or not self.ok[row]:
             return None
         if self._images is None:
             self._images = np.load(self.path, mmap_mode="r")
