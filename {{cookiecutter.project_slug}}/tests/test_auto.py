@@ -54,16 +54,18 @@ def test_the_demo_gets_its_image_side_epochs_and_early_stopping(digits_dir, tmp_
     assert cosine.callbacks.early_stopping_patience == auto.PATIENCE
 
 
-def test_the_shipped_recipe_learns_the_demo_in_its_first_cycle_and_stops_there(digits_dir, tmp_path):
+def test_the_shipped_recipe_learns_the_demo_and_stops_at_a_perfect_score(digits_dir, tmp_path):
     """`python train.py --fold 0` on the demo: a budget of 23 epochs, and a stop at a perfect score within the
-    first 5-epoch cycle, which keeps the demo's fold under a minute."""
+    first two cycles (5 and 10 epochs), which keeps the demo's fold under a minute. Which cycle depends on the
+    machine's arithmetic: one reached 1.0 at epoch 4, another 0.9967 (one image of 300) in the first cycle and
+    1.0 at epoch 11."""
     cfg = demo_cfg(digits_dir, tmp_path, cv={"n_folds": 5})
     assert cfg.optim.schedule == "cycles"
     result = train(cfg, folds=[0])
     saved = load_config(cfg.experiment_dir / layout.CONFIG)
     assert saved.trainer.max_epochs >= 15  # the budget allows a second cycle
     validated = pd.read_csv(cfg.fold_dir(0) / "logs" / "version_0" / "metrics.csv")["val/accuracy"].dropna()
-    assert result["folds"][0] == 1.0 and len(validated) <= 5
+    assert result["folds"][0] == 1.0 and len(validated) <= 15 < saved.trainer.max_epochs
 
 
 def test_choices_are_saved_and_kept_by_later_runs_of_the_experiment(digits_dir, tmp_path, capsys):
