@@ -26,7 +26,7 @@ from .config import save_config
 from .errors import UserError
 from .floor import make_estimator, predictions
 from .members import Members
-from .oof import oof_table
+from .oof import cv_summary, oof_table
 from .submission import submission_table, write_submission, write_test_predictions
 
 METHODS = ("hill", "mean", "rank", "stack")
@@ -136,17 +136,9 @@ def describe(members: Members, blender: Blender) -> str:
 
 def summarize(members: Members, oof: np.ndarray, full: Blender) -> dict:
     """cv.json of a blend: the honest CV and its folds, the members' CVs, the weights, the in-sample CV."""
-    folds, targets = members.folds, members.targets
-    scores = [members.score(oof[folds == k], targets[folds == k]) for k in np.unique(folds)]
-    names = [member.name for member in members.items]
+    names, kind = [member.name for member in members.items], members.competition.problem.kind
     return {
-        "metric": members.cfg.metric,
-        "higher_is_better": members.metric.higher_is_better,
-        "folds": scores,
-        "cv": members.score(oof),
-        "mean": float(np.mean(scores)),
-        "std": float(np.std(scores)),
-        "n_rows": len(oof),
+        **cv_summary(members.cfg.metric, kind, members.targets, oof, members.folds),
         "blend": {
             "method": full.method if full.method != "stack" else f"stack ({full.model})",
             "description": describe(members, full),

@@ -142,22 +142,26 @@ def read_member(cfg: Config, competition: Competition, folder: Path) -> Member:
     return Member(folder.name, cv, oof[columns].to_numpy(), folds, test[columns].to_numpy())
 
 
-def check_same_setup(cfg: Config, folder: Path) -> None:
-    """Refuse a member whose config.yaml has another problem, metric, id column or targets than the first's."""
+def check_same_setup(
+    cfg: Config,
+    folder: Path,
+    shared: tuple[tuple[str, ...], ...] = SHARED_KEYS,
+    whose: str = "the blend's first member",
+    must: str = "members must share it",
+) -> None:
+    """Refuse an experiment whose config.yaml differs from `cfg` (`whose` config) in a `shared` key: by default,
+    a member with another problem, metric, id column or targets than the first's."""
     path = folder / layout.CONFIG
     try:
         saved = yaml.safe_load(path.read_text())
-        theirs = [saved[keys[0]] if len(keys) == 1 else saved[keys[0]][keys[1]] for keys in SHARED_KEYS]
+        theirs = [saved[keys[0]] if len(keys) == 1 else saved[keys[0]][keys[1]] for keys in shared]
     except (OSError, yaml.YAMLError, KeyError, TypeError) as error:
         raise UserError(f"{path} does not read as an experiment's config ({type(error).__name__}: {error})") from None
     first = cfg.to_dict()
-    for keys, value in zip(SHARED_KEYS, theirs, strict=True):
+    for keys, value in zip(shared, theirs, strict=True):
         ours = first[keys[0]] if len(keys) == 1 else first[keys[0]][keys[1]]
         if value != ours:
-            raise UserError(
-                f"{path}: config key '{'.'.join(keys)}' is {value!r} where the blend's first member has {ours!r}: "
-                "members must share it"
-            )
+            raise UserError(f"{path}: config key '{'.'.join(keys)}' is {value!r} where {whose} has {ours!r}: {must}")
 
 
 def read_predictions(path: Path, problem: Problem, also: list[str] = ()) -> pd.DataFrame:

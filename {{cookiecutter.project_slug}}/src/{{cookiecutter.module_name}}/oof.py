@@ -74,6 +74,22 @@ def merged_oof(cfg: Config, competition: Competition, variant: str = "") -> tupl
     return oof, score
 
 
+def cv_summary(metric_name: str, kind: str, targets: np.ndarray, preds: np.ndarray, folds: np.ndarray) -> dict:
+    """cv.json's scores of OOF predictions made outside the folds' own runs (a seeds' mean, a blend): each
+    fold's score, the CV on every row, and their mean and spread."""
+    metric = get_metric(metric_name)
+    scores = [metric(targets[folds == k], preds[folds == k], kind) for k in np.unique(folds)]
+    return {
+        "metric": metric_name,
+        "higher_is_better": metric.higher_is_better,
+        "folds": scores,
+        "cv": metric(targets, preds, kind),
+        "mean": float(np.mean(scores)),
+        "std": float(np.std(scores)),
+        "n_rows": len(preds),
+    }
+
+
 def merge_oof(cfg: Config, competition: Competition) -> dict | None:
     """Once every fold is finished: write oof.csv (one row per training row) and cv.json; return cv.json."""
     n_folds = cfg.cv.n_folds

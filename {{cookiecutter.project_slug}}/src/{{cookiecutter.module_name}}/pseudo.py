@@ -21,10 +21,11 @@ from .config import Config, ConfigError, load_config
 from .data.competition import Competition
 from .data.tables import PSEUDO, read_csv
 from .errors import UserError
-from .members import aligned, is_blend, read_cv, read_predictions
+from .members import aligned, check_same_setup, is_blend, read_cv, read_predictions
 from .submission import oof_fingerprint, read_fingerprint
 
 KEY = "config key 'data.pseudo_labels'"
+SOURCE_KEYS = (("problem",), ("data", "id_col"), ("data", "target_cols"))  # what a source must share
 
 
 def source_config(cfg: Config) -> Config:
@@ -42,16 +43,9 @@ def source_config(cfg: Config) -> Config:
             f"{KEY}: {name!r} is a {'blend' if is_blend(folder) else 'scikit-learn floor'}, which keeps no test "
             "predictions per fold: name an experiment trained by train.py"
         )
+    check_same_setup(cfg, folder, SOURCE_KEYS, "this experiment", "a pseudo-labels source must share it")
     # Where it is now: under this run's output_dir, in the folder it is named by.
-    source = replace(load_config(folder / layout.CONFIG), experiment=name, output_dir=str(folder.parent))
-    for key, theirs, ours in [
-        ("problem", source.problem, cfg.problem),
-        ("data.id_col", source.data.id_col, cfg.data.id_col),
-        ("data.target_cols", source.data.target_cols, cfg.data.target_cols),
-    ]:
-        if theirs != ours:
-            raise ConfigError(f"{KEY}: {name!r} has {key} {theirs!r} where this experiment has {ours!r}")
-    return source
+    return replace(load_config(folder / layout.CONFIG), experiment=name, output_dir=str(folder.parent))
 
 
 def check_pseudo_labels(cfg: Config, competition: Competition) -> None:
@@ -82,11 +76,10 @@ def check_pseudo_labels(cfg: Config, competition: Competition) -> None:
             "train it with the same cv section and seed"
         )
     for run in seeds.runs(source):
+        fingerprint = oof_fingerprint(layout.oof(run.experiment_dir))  # of the OOF its folds' models made
         for fold in range(cfg.cv.n_folds):
             path = run.fold_dir(fold) / layout.TEST_PREDS
-            if read_fingerprint(path) is None or read_fingerprint(path) != oof_fingerprint(
-                layout.oof(run.experiment_dir)
-            ):
+            if fingerprint is None or read_fingerprint(path) != fingerprint:
                 raise UserError(
                     f"{KEY}: {path} is missing or older than the folds beside it: run python predict.py "
                     f"--config {folder / layout.CONFIG} --predict_with folds (or both)"

@@ -1,9 +1,9 @@
 """The full-data refit, `train.py --fold full`: once every fold is finished, one more run of the experiment's
 config on every training row, for the epochs the CV chose: the upper median over the folds of the epochs each
 trained to reach the weights it kept. Its schedule is fitted to those epochs (trainer.max_epochs set to them),
-so its learning rate anneals to their end as each fold's did to its own. It validates on no row: it has no
-OOF and no score, and keeps its last epoch's weights (EMA's or SWA's where on). predict.py uses it with
-`predict_with: full` or `both`."""
+so its learning rate anneals by its last epoch, where a fold's kept weights often came before its own schedule
+ended. It validates on no row: it has no OOF and no score, and keeps its last epoch's weights (EMA's or SWA's
+where on). predict.py uses it with `predict_with: full` or `both`."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from safetensors.torch import save_model
 
 from . import layout
 from .atomic import write_atomic, write_json
-from .averaging import averaged_weights, has_batchnorm, recalibrate_batchnorm
+from .averaging import averaged_weights, has_batchnorm, recalibrate_batchnorm, weights_used
 from .config import Config
 from .data.competition import Competition
 from .errors import UserError
@@ -55,7 +55,7 @@ def refit_epochs(cfg: Config) -> tuple[int, list[int]]:
 def refit_weights(cfg: Config) -> str:
     """Which weights the refit keeps, in words for refit.json."""
     if cfg.averaging.weights == "swa":
-        return f"the SWA of the weights from epoch {cfg.averaging.swa_start_epoch} on"
+        return weights_used(cfg.averaging)
     return "the last epoch's EMA weights" if cfg.averaging.ema else "the last epoch's weights"
 
 

@@ -13,8 +13,7 @@ from . import layout
 from .config import Config, ConfigError, load_config
 from .data.competition import Competition
 from .errors import DataError
-from .metrics import get_metric
-from .oof import read_oof, write_cv
+from .oof import cv_summary, read_oof, write_cv
 
 
 def seed_config(cfg: Config, seed: int) -> Config:
@@ -80,7 +79,7 @@ def merge_seeds(cfg: Config, competition: Competition) -> dict | None:
     if missing:
         print(f"CV: seed {', '.join(missing)} not finished; the experiment's oof.csv and cv.json are their mean")
         return None
-    problem, metric = competition.problem, get_metric(cfg.metric)
+    problem = competition.problem
     results = {seed: json.loads((run.experiment_dir / layout.CV).read_text()) for seed, run in seeds.items()}
     oofs = {seed: read_oof(layout.oof(run.experiment_dir), problem) for seed, run in seeds.items()}
     oof = oofs[cfg.seeds[0]]
@@ -92,16 +91,8 @@ def merge_seeds(cfg: Config, competition: Competition) -> dict | None:
             )
     preds = np.mean([other[problem.pred_columns].to_numpy() for other in oofs.values()], axis=0)
     oof = oof.assign(**dict(zip(problem.pred_columns, preds.T, strict=True)))
-    targets, folds = problem.encode(oof), oof.fold.to_numpy()
-    scores = [metric(targets[folds == k], preds[folds == k], problem.kind) for k in range(cfg.cv.n_folds)]
     summary = {
-        "metric": cfg.metric,
-        "higher_is_better": metric.higher_is_better,
-        "folds": scores,
-        "cv": metric(targets, preds, problem.kind),
-        "mean": float(np.mean(scores)),
-        "std": float(np.std(scores)),
-        "n_rows": len(oof),
+        **cv_summary(cfg.metric, problem.kind, problem.encode(oof), preds, oof.fold.to_numpy()),
         "tta": cfg.tta.views,
         "weights": f"{results[cfg.seeds[0]]['weights']} of each of {len(seeds)} seeds, their predictions averaged",
         "seeds": {str(seed): result["cv"] for seed, result in results.items()},

@@ -149,9 +149,8 @@ def make_callbacks(cfg: Config, module: CompetitionModule, out: Path, logging: b
     o, c = cfg.optim, cfg.callbacks
     if o.freeze_backbone_epochs:
         callbacks.append(FreezeBackbone(o.freeze_backbone_epochs))
-    if (
-        o.schedule == "cycles" and not refit and not cfg.mixup.off_last_epochs
-    ):  # clean last epochs need the run to reach them
+    # Clean last epochs (mixup.off_last_epochs) need the run to reach them; a refit has no validation to stop on.
+    if o.schedule == "cycles" and not refit and not cfg.mixup.off_last_epochs:
         rule = CycleRule(cfg.trainer.max_epochs, module.metric, c.early_stopping_min_delta)
         callbacks.append(CycleStop(rule, module.monitor))
     if c.early_stopping_patience is not None and not refit:
