@@ -16,6 +16,7 @@ ONLY_FOR: dict[str, list[Path]] = {
     "nlp": [
         Path("configs/nlp.yaml"),
         MODULE / "tasks" / "text",
+        MODULE / "bench" / "essays.py",
         Path("tests/test_text.py"),
     ],
 }

@@ -15,9 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 
-from {{ cookiecutter.module_name }} import cli
 from {{ cookiecutter.module_name }}.config import parse_args
-from {{ cookiecutter.module_name }}.floor import MODELS, fit_floor
+from {{ cookiecutter.module_name }}.ensemble.floor import MODELS, fit_floor
+from {{ cookiecutter.module_name }}.run import cli
 
 
 @cli.entry

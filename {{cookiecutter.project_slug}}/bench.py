@@ -18,12 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 
-from {{ cookiecutter.module_name }} import cli
-from {{ cookiecutter.module_name }}.bench import bench
-from {{ cookiecutter.module_name }}.bench_fold import fold_against_hand
-from {{ cookiecutter.module_name }}.bench_report import print_bench, print_whole_fold
+from {{ cookiecutter.module_name }}.bench.measure import bench_and_print
 from {{ cookiecutter.module_name }}.config import parse_args
-from {{ cookiecutter.module_name }}.tasks import get_task
+from {{ cookiecutter.module_name }}.run import cli
 
 
 @cli.entry
@@ -48,18 +45,7 @@ def main(argv: list[str] | None = None) -> dict:
         "fold: minutes on the demo, hours on a real competition); 0, the default, skips them",
     )
     args, cfg = parse_args(parser, argv)
-    task = get_task(cfg)
-    sizes = task.real_sizes if args.sizes is None else tuple(int(size) for size in args.sizes.split(",") if size)
-    report = bench(cfg, args.steps, args.repeats, args.warmup, sizes)
-    if args.fold_repeats:
-        project, config = Path(__file__).resolve().parent, Path(args.config).resolve()
-        report["whole_fold"] = fold_against_hand(config, args.overrides, project, args.fold_repeats)
-    print_bench(report)
-    if "real_sizes" in report:
-        task.print_real_sizes(report["real_sizes"])
-    if "whole_fold" in report:
-        print_whole_fold(report["whole_fold"])
-    return report
+    return bench_and_print(args, cfg, Path(__file__).resolve().parent)
 
 
 if __name__ == "__main__":

@@ -15,11 +15,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 
-from {{ cookiecutter.module_name }} import cli
-from {{ cookiecutter.module_name }}.blending import METHODS, blend, default_name
-from {{ cookiecutter.module_name }}.errors import UserError
-from {{ cookiecutter.module_name }}.floor import MODELS
-from {{ cookiecutter.module_name }}.members import check_blend_name, finished, load_members
+from {{ cookiecutter.module_name }}.ensemble.blending import METHODS, blend, default_name
+from {{ cookiecutter.module_name }}.ensemble.floor import MODELS
+from {{ cookiecutter.module_name }}.ensemble.members import check_blend_name, finished, load_members
+from {{ cookiecutter.module_name }}.run import cli
+from {{ cookiecutter.module_name }}.run.errors import UserError
 
 
 @cli.entry

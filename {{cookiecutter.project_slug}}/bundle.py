@@ -12,11 +12,11 @@ from pathlib import Path
 # Runs without installing the package, as in an offline Kaggle kernel.
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 
-from {{ cookiecutter.module_name }} import cli
-from {{ cookiecutter.module_name }}.bundle import make_bundle
 from {{ cookiecutter.module_name }}.config import parse_args
-from {{ cookiecutter.module_name }}.fold_state import trained_config
-from {{ cookiecutter.module_name }}.kaggle_cli import COMPETITION
+from {{ cookiecutter.module_name }}.cv.state import trained_config
+from {{ cookiecutter.module_name }}.run import cli
+from {{ cookiecutter.module_name }}.submission.bundle.pack import make_bundle
+from {{ cookiecutter.module_name }}.submission.kaggle import COMPETITION
 
 
 @cli.entry

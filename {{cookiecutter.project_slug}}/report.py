@@ -13,9 +13,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 
-from {{ cookiecutter.module_name }} import cli
-from {{ cookiecutter.module_name }}.kaggle_cli import COMPETITION
-from {{ cookiecutter.module_name }}.report import print_details, print_report
+from {{ cookiecutter.module_name }}.ensemble.report import print_details, print_report
+from {{ cookiecutter.module_name }}.run import cli
+from {{ cookiecutter.module_name }}.submission.kaggle import COMPETITION
 
 
 @cli.entry

@@ -18,58 +18,11 @@ from pathlib import Path
 # Runs without installing the package, as in an offline Kaggle kernel.
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 
-from {{ cookiecutter.module_name }} import cli
-from {{ cookiecutter.module_name }}.config import Config, ConfigError, load_config, parse_args
-from {{ cookiecutter.module_name }}.cv import train
-from {{ cookiecutter.module_name }}.layout import FULL
-
-
-def parse_folds(text: str, n_folds: int) -> list[int | str]:
-    if text == "all":
-        return list(range(n_folds))
-    if text == FULL:
-        return [FULL]
-    try:
-        folds = list(dict.fromkeys(int(part) for part in text.split(",")))
-    except ValueError:
-        raise ConfigError(f"--fold {text!r}: give a fold number, a list such as 0,2, all, or full") from None
-    for fold in folds:
-        if not 0 <= fold < n_folds:
-            raise ConfigError(f"--fold {fold}: folds are numbered 0 to {n_folds - 1} (cv.n_folds is {n_folds})")
-    return folds
-
-
-def parse_seeds(text: str, seed: int) -> list[int]:
-    """--seeds 3: three seeds from the config's seed on; --seeds 1,7,42: those."""
-    try:
-        if "," in text:
-            return [int(part) for part in text.split(",")]
-        if int(text) >= 1:
-            return [seed + k for k in range(int(text))]
-    except ValueError:
-        pass
-    raise ConfigError(f"--seeds {text!r}: give a number of seeds, such as 3, or a list such as 1,7,42")
-
-
-def tune(args: argparse.Namespace, cfg: Config, fold: int) -> Config | None:
-    """Run the finders asked for; return the config to train with, or None when only finding."""
-    from {{ cookiecutter.module_name }}.tuning import find_batch_size, find_lr, scaled_lrs
-
-    found = []
-    if args.find_batch_size:
-        batch_size = find_batch_size(cfg, fold)
-        found += ["--data.batch_size", str(batch_size)]
-        print(f"batch-size finder: {batch_size} fits (data.batch_size is {cfg.data.batch_size})")
-        cfg = load_config(args.config, [*args.overrides, *found])  # the LR finder then runs at that size
-    if args.find_lr:
-        plot = cfg.experiment_dir / f"lr_find_fold{fold}.png"
-        lr = find_lr(cfg, fold, plot)
-        found += scaled_lrs(cfg, lr)
-        print(f"LR finder: suggested learning rate {lr:.3g} (optim.lr is {cfg.optim.lr}); plot: {plot}")
-    if "apply" not in (args.find_lr, args.find_batch_size):
-        print(f"to train with it: python train.py --fold {args.fold} {' '.join(found)}  (or add 'apply')")
-        return None
-    return load_config(args.config, [*args.overrides, *found])
+from {{ cookiecutter.module_name }}.config import ConfigError, load_config, parse_args
+from {{ cookiecutter.module_name }}.cv.loop import parse_folds, parse_seeds, train
+from {{ cookiecutter.module_name }}.cv.tune import run_finders
+from {{ cookiecutter.module_name }}.run import cli
+from {{ cookiecutter.module_name }}.run.layout import FULL
 
 
 @cli.entry
@@ -99,7 +52,7 @@ def main(argv: list[str] | None = None) -> dict | None:
     if args.find_lr or args.find_batch_size:
         if folds == [FULL]:
             raise ConfigError("--fold full trains with its folds' config: run the finders on a fold (--fold 0)")
-        cfg = tune(args, cfg, folds[0])
+        cfg = run_finders(args, cfg, folds[0])
         if cfg is None:
             return None
     return train(cfg, folds, force=args.force, resume=args.resume)

@@ -18,11 +18,10 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT / "src"))
 
-from {{ cookiecutter.module_name }} import cli, layout  # noqa: E402
 from {{ cookiecutter.module_name }}.config import ConfigError, parse_args, save_config  # noqa: E402
-from {{ cookiecutter.module_name }}.data.competition import load_competition  # noqa: E402
-from {{ cookiecutter.module_name }}.folds import save_folds  # noqa: E402
-from {{ cookiecutter.module_name }}.tuning import resolve_all  # noqa: E402
+from {{ cookiecutter.module_name }}.cv.split import load_competition, save_folds  # noqa: E402
+from {{ cookiecutter.module_name }}.cv.tune import resolve_all  # noqa: E402
+from {{ cookiecutter.module_name }}.run import cli, layout  # noqa: E402
 
 
 @cli.entry

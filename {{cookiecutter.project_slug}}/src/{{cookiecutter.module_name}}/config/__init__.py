@@ -5,14 +5,24 @@
     recipe.py      model, optim, mixup, tta, averaging: what is trained and how
     trainer.py     trainer (Lightning's arguments), callbacks, wandb
     load.py        load_config, save_config, parse_args: YAML and flags in, a checked Config out
+    metrics.py     the metrics `metric` names, each with its direction and the problems it scores
 
 Each section checks its own keys (`check()`, beside its fields); a bad one raises ConfigError naming it.
 """
 
-from ..errors import ConfigError
+from ..run.errors import ConfigError
 from .data import CVConfig, DataConfig
 from .experiment import TASK_MODULES, Config
-from .load import DEFAULT_CONFIG, RUNTIME_KEYS, config_changes, load_config, parse_args, save_config, shipped_config
+from .load import (
+    DEFAULT_CONFIG,
+    RUNTIME_KEYS,
+    changes_from_shipped,
+    config_changes,
+    load_config,
+    parse_args,
+    save_config,
+    shipped_config,
+)
 from .recipe import AveragingConfig, MixupConfig, ModelConfig, OptimConfig, TTAConfig
 from .trainer import CallbacksConfig, TrainerConfig, WandbConfig
 
@@ -32,6 +42,7 @@ __all__ = [
     "TTAConfig",
     "TrainerConfig",
     "WandbConfig",
+    "changes_from_shipped",
     "config_changes",
     "load_config",
     "parse_args",

@@ -7,7 +7,7 @@ from typing import Any
 
 from omegaconf import MISSING
 
-from ..errors import ConfigError
+from ..run.errors import ConfigError
 from .rules import AUTO, auto_or_number, in_range, one_of
 
 DEVICE_AUGMENTS = ("crop", "hflip", "vflip")

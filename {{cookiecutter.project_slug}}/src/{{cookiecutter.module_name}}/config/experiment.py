@@ -9,10 +9,10 @@ from typing import Any
 
 from omegaconf import MISSING
 
-from .. import layout
-from ..errors import ConfigError
-from ..metrics import METRICS
+from ..run import layout
+from ..run.errors import ConfigError
 from .data import CVConfig, DataConfig
+from .metrics import METRICS
 from .recipe import AveragingConfig, MixupConfig, ModelConfig, OptimConfig, TTAConfig
 from .rules import AUTO, in_range, one_of
 from .trainer import CallbacksConfig, TrainerConfig, WandbConfig

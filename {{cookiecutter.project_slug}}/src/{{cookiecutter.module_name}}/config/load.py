@@ -15,10 +15,11 @@ import yaml
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from ..atomic import write_text
-from ..errors import ConfigError
+from ..run.errors import ConfigError
+from ..run.io import write_text
 from .experiment import Config
 
+PROJECT = Path(__file__).resolve().parents[3]  # holds train.py, configs/ and src/
 DEFAULT_CONFIG = "configs/{{ 'nlp' if cookiecutter.task == 'nlp' else 'vision' }}.yaml"  # the task chosen when baking
 # ${name:argument}: an OmegaConf resolver. Plain ${key} interpolation stays; a resolver could pull a secret
 # from the environment into config.yaml, the checkpoints, W&B and the Kaggle bundle. The W&B agent's run id
@@ -46,6 +47,15 @@ RUNTIME_KEYS = {
 def shipped_config(cfg: Config) -> str:
     """The task's own config as the project ships it, relative to the project: configs/<task>.yaml."""
     return f"configs/{cfg.task}.yaml"
+
+
+def changes_from_shipped(cfg: Config) -> list[str] | None:
+    """'key: default -> value' for each key that differs from the task's shipped config (the auto values
+    show what they were chosen as); None when that file is gone or does not read."""
+    try:
+        return config_changes(cfg, PROJECT / shipped_config(cfg))
+    except (OSError, ConfigError):
+        return None
 
 
 def config_changes(cfg: Config, saved: Path) -> list[str]:

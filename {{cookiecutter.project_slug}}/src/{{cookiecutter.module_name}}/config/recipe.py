@@ -7,8 +7,7 @@ from typing import Any
 
 from omegaconf import MISSING
 
-from ..errors import ConfigError
-from ..tta import VIEWS
+from ..run.errors import ConfigError
 from .rules import AUTO, auto_or_number, in_range, one_of, share
 
 OPTIMIZERS = ("adamw", "sgd")
@@ -16,6 +15,8 @@ SCHEDULES = ("cosine", "cycles", "linear", "onecycle", "constant")
 TEXT_MODES = ("encoder", "text2text")
 WEIGHTS = ("best", "top_k", "swa")
 MIXUP_MODES = ("batch", "pair", "elem")
+# The eight symmetries of the square (D4) that tta.views may name; tasks/vision/tta.py applies them.
+TTA_VIEWS = ("identity", "hflip", "vflip", "rot90", "rot180", "rot270", "transpose", "transverse")
 
 
 @dataclass
@@ -112,7 +113,7 @@ class MixupConfig:
 class TTAConfig:
     """Test-time augmentation: views of each image predicted in one batch and averaged."""
 
-    # identity, hflip, vflip, rot90, rot180, rot270, transpose, transverse (the eight of D4)
+    # any of TTA_VIEWS: identity, hflip, vflip, rot90, rot180, rot270, transpose, transverse
     views: list[str] = field(default_factory=lambda: ["identity"])
 
     @property
@@ -120,10 +121,10 @@ class TTAConfig:
         return self.views != ["identity"]
 
     def check(self) -> None:
-        unknown = [view for view in self.views if view not in VIEWS]
+        unknown = [view for view in self.views if view not in TTA_VIEWS]
         if unknown or not self.views:
             raise ConfigError(
-                f"config key 'tta.views': {unknown or '[]'} is not a list of views from {', '.join(VIEWS)}"
+                f"config key 'tta.views': {unknown or '[]'} is not a list of views from {', '.join(TTA_VIEWS)}"
             )
 
 

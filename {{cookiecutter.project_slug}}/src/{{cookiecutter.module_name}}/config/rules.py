@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ..errors import ConfigError
+from ..run.errors import ConfigError
 
 
 def in_range(key: str, value: Any, fits: bool, expected: str) -> None:

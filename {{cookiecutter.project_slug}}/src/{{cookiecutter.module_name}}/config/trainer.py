@@ -7,7 +7,7 @@ from typing import Any
 
 from omegaconf import MISSING
 
-from ..errors import ConfigError
+from ..run.errors import ConfigError
 from .rules import AUTO, auto_or_number, batches, in_range, one_of
 
 PRECISIONS = ("32-true", "16-mixed", "bf16-mixed")

@@ -1,25 +1,36 @@
-"""The competition's tables, read and checked once, before any training: train (with folds), test, sample
-submission. A table, column, image or text that cannot serve the config is refused here, naming it."""
+"""The competition's tables, read and checked once, before any training: train, test, sample submission. A table,
+column, image or text that cannot serve the config is refused here, naming it. What the inputs are (image files,
+text columns) is the task's to say (`Inputs`, which tasks.Task implements); which fold each training row
+validates in is cv/split.py's, which reads the competition through here."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import pandas as pd
 
 from ..config import Config
-from ..demo import ensure_demo
-from ..errors import DataError
-from ..folds import assign_folds
-from ..problem import Problem, first_line
-from ..tasks import get_task
+from ..run.errors import DataError
+from .demo import ensure_demo
+from .problem import Problem, first_line
 from .tables import read_csv
+
+
+class Inputs(Protocol):
+    """What reading the competition asks of the task (tasks.Task implements it)."""
+
+    def input_columns(self, cfg: Config) -> list[str]:
+        """The columns of train.csv and test.csv its inputs are read from, beside the id."""
+
+    def bad_inputs(self, cfg: Config, rows: pd.DataFrame, split: str, decode: bool) -> pd.Series:
+        """Why each row whose input cannot be read is bad, indexed like `rows` (only the bad rows)."""
 
 
 @dataclass
 class Competition:
-    train: pd.DataFrame  # with a `fold` column, unless loaded without folds
+    train: pd.DataFrame  # with a `fold` column once cv/split.py has split it
     test: pd.DataFrame
     sample_submission: pd.DataFrame
     problem: Problem
@@ -58,11 +69,11 @@ def ls(folder: Path, limit: int = 8) -> list[str]:
     return names[:limit] + ["..."] * (len(names) > limit) or ["empty"]
 
 
-def check_inputs(cfg: Config, rows: pd.DataFrame, split: str) -> pd.DataFrame:
+def check_inputs(cfg: Config, inputs: Inputs, rows: pd.DataFrame, split: str) -> pd.DataFrame:
     """`rows` whose inputs can be read. A bad row is refused, or with data.skip_bad_rows: a training row is
     left out and a test row kept, to be predicted from a blank input (a submission needs every row)."""
     skip, id_col = cfg.data.skip_bad_rows, cfg.data.id_col
-    reasons = get_task(cfg).bad_inputs(cfg, rows, split, decode=skip)
+    reasons = inputs.bad_inputs(cfg, rows, split, decode=skip)
     if reasons.empty:
         return rows
     table = getattr(cfg.data, "test_csv" if split == "test" else "train_csv")
@@ -125,22 +136,16 @@ def check_like_train(cfg: Config, problem: Problem, test: pd.DataFrame, sample: 
         )
 
 
-def load_competition(cfg: Config, folds: bool = True) -> Competition:
-    """The tables of data.dir, checked; `folds=False` (prediction) does not need the folds. Nothing is written."""
+def read_competition(cfg: Config, inputs: Inputs) -> Competition:
+    """The tables of data.dir, checked; their rows' inputs are not read yet (check_inputs: the training rows' once
+    they have their folds, cv/split.py's load_competition). Nothing is written."""
     d = cfg.data
     ensure_demo(d.dir)
-    texts = get_task(cfg).input_columns(cfg)
+    columns = inputs.input_columns(cfg)
     groups = [cfg.cv.group_col] if cfg.cv.by_group else []
-    train = read_table(cfg, "train_csv", [d.id_col, *d.target_cols, *texts, *groups])
-    test = read_table(cfg, "test_csv", [d.id_col, *texts])
+    train = read_table(cfg, "train_csv", [d.id_col, *d.target_cols, *columns, *groups])
+    test = read_table(cfg, "test_csv", [d.id_col, *columns])
     sample = read_table(cfg, "sample_submission", [d.id_col])
     problem = Problem.from_train(cfg.problem, d.target_cols, train, Path(d.dir) / d.train_csv)
     check_like_train(cfg, problem, test, sample)
-    if folds:  # predict.py reads no training input, so it checks none
-        # Folds first: leaving bad rows out (data.skip_bad_rows) keeps the split every experiment shares.
-        # They are computed here and written by save_folds, once every check has passed.
-        train = assign_folds(train, cfg, problem)
-        folds_table = train[[d.id_col, "fold"]]
-        train = check_inputs(cfg, train, "train")
-    test = check_inputs(cfg, test, "test")
-    return Competition(train, test, sample, problem, folds_table if folds else None)
+    return Competition(train, test, sample, problem)

@@ -1,17 +1,15 @@
-"""The DataLoader of any task's dataset; no Lightning here, so predict.py runs without it."""
+"""The DataLoader of any task's dataset (tasks.Task.loader adds the task's own options); no Lightning here, so
+predict.py runs without it."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 import torch
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 
 from ..config import Config
 from .workers import num_workers
-
-if TYPE_CHECKING:
-    from ..tasks import Task
 
 
 class EpochShuffle(RandomSampler):
@@ -28,12 +26,16 @@ class EpochShuffle(RandomSampler):
 
 
 def make_loader(
-    cfg: Config, task: Task, dataset: Dataset, train: bool = False, batch_size: int | None = None
+    cfg: Config,
+    dataset: Dataset,
+    train: bool = False,
+    batch_size: int | None = None,
+    drop_last: bool = False,
+    **options: Any,
 ) -> DataLoader:
-    """Training loaders shuffle (the task may sample its own way) and, where the task says so, drop the last
-    partial batch; the others keep the rows' order."""
+    """Training loaders shuffle (unless `options` bring a sampler of their own) and may drop the last partial
+    batch; the others keep the rows' order. `options` are the task's own DataLoader arguments (a collate_fn)."""
     batch_size, workers = batch_size or cfg.data.batch_size, num_workers(cfg.data.num_workers, dataset)
-    options = task.loader_options(cfg, dataset, train, batch_size)
     if train:
         options.setdefault("sampler", EpochShuffle(dataset, cfg.seed))
     return DataLoader(
@@ -42,7 +44,7 @@ def make_loader(
         # Its own generator: starting an epoch's iterator then leaves the global one, which dropout and
         # mixup draw from, as each epoch's reseeding set it, whether the fold was resumed or not.
         generator=torch.Generator().manual_seed(cfg.seed),
-        drop_last=train and task.drops_last_batch,
+        drop_last=train and drop_last,
         num_workers=workers,
         pin_memory=torch.cuda.is_available(),  # faster copies to the GPU
         persistent_workers=workers > 0,  # started once per fold, not once per epoch

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import DataError
+from ..run.errors import DataError
 
 # The column that marks pseudo-labelled test rows among a fold's training rows (pseudo.py), which come last.
 PSEUDO = "__pseudo_label__"  # a name no competition table uses

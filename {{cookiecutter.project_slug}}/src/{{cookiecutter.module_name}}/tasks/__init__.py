@@ -1,39 +1,48 @@
 """The task seam: what differs between images and texts, behind one interface.
 
-`get_task(cfg)` returns the `Task` of tasks/vision/ or tasks/text/. The fold runner, the LightningModule,
-the loaders, prediction and the bundle call its methods and never ask which task they serve. A project
-baked for one task has only that task's folder; the config refuses the other one.
+`get_task(cfg)` returns the `Task` of tasks/vision/ or tasks/text/. Reading the competition, the fold runner,
+prediction and the bundle call its methods and never ask which task they serve; its LightningModule is a
+subclass of training/module.py's (`make_module`). A project baked for one task has only that task's folder; the
+config refuses the other one. A new task is a folder here with a `TASK` of its own: tasks/vision/ is the
+shortest example.
 """
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import torch
+
 from ..config import TASK_MODULES, Config
+from ..data.loaders import make_loader
 
 if TYPE_CHECKING:
-    import numpy as np
     import pandas as pd
-    import torch
-    from timm.data import Mixup
     from torch import nn
-    from torch.utils.data import Dataset
+    from torch.utils.data import DataLoader, Dataset
 
-    from ..module import CompetitionModule
-    from ..problem import Problem
+    from ..data.problem import Problem
+    from ..training.module import CompetitionModule
+
+# The column that marks pseudo-labelled test rows among a fold's training rows (cv/pseudo.py), which come last.
+PSEUDO = "__pseudo_label__"  # a name no competition table uses
 
 
 class Task:
-    """What a task provides. Each method's docstring is the contract; tasks/vision/ is the shortest example."""
+    """What a task provides. Each method's docstring is the contract."""
 
     input_keys: tuple[str, ...] = ()  # the batch keys its networks take, in their forward's order
     drops_last_batch = False  # training drops the last partial batch (BatchNorm and batch mixup need pairs)
     has_tta = False  # predictions can average test-time views (tta.views)
     has_padding = False  # inputs are padded per batch (data.padding), which bench.py measures
-    cpu_steps = 90  # auto epochs on a CPU add up to about this many optimizer steps (auto.py; GPUs: GPU_STEPS)
-    real_sizes: tuple[int, ...] = ()  # what bench.py measures the inputs at by default: JPEG sides, text tokens
+    cpu_steps = 90  # auto epochs on a CPU add up to about this many optimizer steps (cv/auto.py)
+    # bench.py: the module of bench/ that measures the inputs at real sizes, and those sizes (JPEG sides, tokens)
+    real_inputs = ""
+    real_sizes: tuple[int, ...] = ()
 
     def check_can_run(self, cfg: Config) -> None:
         """Refuse, before anything is written, a model these libraries cannot build."""
@@ -54,16 +63,21 @@ class Task:
         """What kind of network `build_net` makes, stored beside its weights."""
         return ""
 
-    def make_module(self, net: nn.Module, cfg: Config, problem: Problem) -> CompetitionModule:
-        from ..module import CompetitionModule
+    def net_metadata(self, cfg: Config, problem: Problem) -> dict[str, str]:
+        """What a network is, as stored beside its weights in model.safetensors: enough to name both sides when
+        weights meet a network they do not fit."""
+        return {"model": cfg.model.name, "mode": self.describe(cfg), "outputs": str(problem.num_outputs)}
 
-        return CompetitionModule(net, cfg, problem, self)
+    def make_module(self, net: nn.Module, cfg: Config, problem: Problem) -> CompetitionModule:
+        """The LightningModule that trains `net`: the task's subclass of training.module.CompetitionModule,
+        imported here only (Lightning is not needed to predict)."""
+        raise NotImplementedError
 
     def make_dataset(
         self, cfg: Config, net: nn.Module, rows: pd.DataFrame, split: str, problem, targets: np.ndarray | None = None
     ) -> Dataset:
         """The rows of train.csv (split "train" or "valid", targets from `problem`) or of test.csv ("test").
-        `targets` replace the encoded ones: soft labels, where pseudo-labelled test rows (pseudo.PSEUDO)
+        `targets` replace the encoded ones: soft labels, where pseudo-labelled test rows (marked PSEUDO)
         follow the training rows."""
         raise NotImplementedError
 
@@ -71,21 +85,26 @@ class Task:
         """DataLoader arguments of its own: a sampler, worker seeding, collate_fn."""
         return {}
 
-    def reseed(self, dataset: Dataset, seed: int) -> None:
-        """Seed the random generators of a training dataset that global seeding does not reach, at each
-        epoch's start, so a resumed fold augments as an uninterrupted one."""
-
-    def augment_on_device(self, net: nn.Module, cfg: Config, batch: dict) -> dict:
-        """A training batch on the network's device, augmented there (data.device_augment). Mixing is `mix`."""
-        return batch
-
-    def mix(self, net: nn.Module, mixup: Mixup, cfg: Config, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
-        """The outputs of a mixed training batch and its soft targets."""
-        raise NotImplementedError
+    def loader(self, cfg: Config, dataset: Dataset, train: bool = False, batch_size: int | None = None) -> DataLoader:
+        """The DataLoader of one of its datasets: shuffled for training (and the last partial batch dropped where
+        the task says so), in the rows' order otherwise."""
+        batch_size = batch_size or cfg.data.batch_size
+        options = self.loader_options(cfg, dataset, train, batch_size)
+        return make_loader(cfg, dataset, train, batch_size, drop_last=self.drops_last_batch, **options)
 
     def predict_batch(self, net: nn.Module, batch: dict, problem: Problem, views=("identity",)) -> torch.Tensor:
         """A batch's predictions, [rows, outputs]: probabilities, or values for regression."""
         raise NotImplementedError
+
+    @torch.inference_mode()
+    def predict_loader(
+        self, net: nn.Module, loader: Iterable[dict], problem: Problem, views: Sequence[str], device
+    ) -> np.ndarray:
+        """Every batch's predictions, in the loader's order, from a plain loop: the OOF and the submission are
+        predicted the same way, in float32, on one device."""
+        net = net.eval().to(device)
+        batches = ({key: value.to(device) for key, value in batch.items()} for batch in loader)
+        return torch.cat([self.predict_batch(net, batch, problem, views).float().cpu() for batch in batches]).numpy()
 
     def examples(self, cfg: Config, rows: pd.DataFrame) -> list:
         """Each training row's input as W&B shows it (the OOF's worst rows, in the cv run): an image or a text."""
@@ -93,10 +112,10 @@ class Task:
 
     def auto_choices(self) -> list:
         """(dotted key, chooser) of the task's own `auto` keys, in order; a chooser takes the config and the
-        competition and returns (value, why). auto.py runs them before its own, and prints and saves each."""
+        competition and returns (value, why). cv/auto.py runs them before its own, and prints and saves each."""
         return []
 
-    # The scikit-learn floor (floor.py): its default model, its inputs, the steps before the estimator.
+    # The scikit-learn floor (ensemble/floor.py): its default model, its inputs, the steps before the estimator.
     floor_model = "linear"  # boosting is the stronger floor on pixels, and takes minutes rather than seconds
 
     def floor_inputs(self, cfg: Config, rows: pd.DataFrame, split: str) -> Any:
@@ -110,13 +129,6 @@ class Task:
     def floor_description(self, cfg: Config, model: str) -> str:
         """The floor's features in a few words, for cv.json and report.py."""
         return ""
-
-    def bench_real_sizes(self, cfg: Config, sizes: tuple[int, ...]) -> dict:
-        """bench.py: the inputs at real `sizes` (tasks/<task>/bench.py), a report for `print_real_sizes`."""
-        return {}
-
-    def print_real_sizes(self, report: dict) -> None:
-        """Print what `bench_real_sizes` measured."""
 
     def bundled_model(self, cfg: Config):
         """The model section as a Kaggle bundle uses it: no pretrained weights to look for."""

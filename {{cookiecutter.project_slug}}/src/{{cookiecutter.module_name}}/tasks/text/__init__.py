@@ -1,5 +1,6 @@
 """The text task: a Hugging Face encoder with mean pooling and a head, or T5 writing the label; texts
-tokenized once, batches padded to their longest text and grouped by length; mixup of pooled features."""
+tokenized once, batches padded to their longest text and grouped by length; mixup of pooled features
+(tasks/text/module.py)."""
 
 from __future__ import annotations
 
@@ -10,21 +11,28 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from timm.data.mixup import mixup_target
 from torch import nn
 from torch.utils.data import Dataset
 
 from ...config import Config
-from ...problem import Problem
+from ...data.problem import Problem
 from .. import Task
 from .data import TextDataset
-from .models import Text2TextModel, TextModel, check_precision, load_tokenizer, model_config
+from .models import (
+    INPUT_KEYS,
+    Text2TextModel,
+    TextModel,
+    check_precision,
+    load_tokenizer,
+    model_config,
+    text2text_probs,
+)
 
 
 class TextTask(Task):
-    input_keys = ("input_ids", "attention_mask", "labels")  # labels: text2text's decoder input
+    input_keys = INPUT_KEYS
     has_padding = True
-    real_sizes = (512,)  # tokens per text
+    real_inputs, real_sizes = "essays", (512,)  # tokens per text
 
     def check_can_run(self, cfg: Config) -> None:
         check_precision(cfg)  # it says why T5 must not use float16, on any hardware
@@ -48,9 +56,9 @@ class TextTask(Task):
         return cfg.model.mode
 
     def make_module(self, net: nn.Module, cfg: Config, problem: Problem):
-        from .module import Text2TextModule, TextModule  # Lightning: not needed to predict
+        from .module import Text2TextModule, TextModule
 
-        return (Text2TextModule if cfg.model.mode == "text2text" else TextModule)(net, cfg, problem, self)
+        return (Text2TextModule if cfg.model.mode == "text2text" else TextModule)(net, cfg, problem)
 
     def make_dataset(
         self, cfg: Config, net: nn.Module, rows: pd.DataFrame, split: str, problem, targets: np.ndarray | None = None
@@ -67,18 +75,9 @@ class TextTask(Task):
             from transformers.trainer_pt_utils import LengthGroupedSampler
 
             # Shuffled, then sorted by length within chunks of 50 batches: little padding, still random batches.
-            # It shuffles with the global generator, which each epoch reseeds (trainer.Guards).
+            # It shuffles with the global generator, which each epoch reseeds (training/callbacks.py: Guards).
             options["sampler"] = LengthGroupedSampler(batch_size, lengths=dataset.lengths)
         return options
-
-    def mix(self, net, mixup, cfg: Config, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
-        """The pooled features of each row and of its mirror in the batch, mixed by one lambda for the batch,
-        with the targets mixed by timm the same way."""
-        m = cfg.mixup
-        lam = float(np.random.beta(m.mixup_alpha, m.mixup_alpha)) if np.random.rand() < m.prob else 1.0
-        features = net.features(batch["input_ids"], batch["attention_mask"])
-        targets = mixup_target(batch["target"], mixup.num_classes, lam, mixup.label_smoothing, mixup.multi_label)
-        return net.classify(features * lam + features.flip(0) * (1 - lam)), targets
 
     def auto_choices(self) -> list:
         return [("optim.backbone_lr", encoder_lr), ("optim.layer_decay", layer_decay)]
@@ -101,21 +100,9 @@ class TextTask(Task):
     def floor_description(self, cfg: Config, model: str) -> str:
         return "TF-IDF of words and word pairs" + ("" if model == "linear" else ", 256 SVD components")
 
-    def bench_real_sizes(self, cfg: Config, sizes: tuple[int, ...]) -> dict:
-        from .bench import texts_at_real_lengths
-
-        return {size: texts_at_real_lengths(cfg, max_length=size) for size in sizes}
-
-    def print_real_sizes(self, report: dict) -> None:
-        from .bench import print_texts
-
-        for texts in report.values():
-            print_texts(texts)
-
     def predict_batch(self, net: nn.Module, batch: dict, problem: Problem, views=("identity",)) -> torch.Tensor:
         if isinstance(net, Text2TextModel):  # the generated label, as a one-hot row
-            probs = net.predict(batch["input_ids"], batch["attention_mask"])
-            return probs[:, 1:] if problem.kind == "binary" else probs  # binary: the second class's column
+            return text2text_probs(net, batch, problem)
         return problem.activate(net(batch["input_ids"], batch["attention_mask"]))
 
     def bundled_model(self, cfg: Config):

@@ -25,11 +25,12 @@ from transformers import (
 )
 
 from ...config import Config, ConfigError, ModelConfig
-from ...demo import ensure_demo
+from ...data.demo import ensure_demo
 
 # AutoModel would build T5's decoder too; these are the T5 family's encoder-only classes.
 T5_ENCODERS = {"t5": T5EncoderModel, "mt5": MT5EncoderModel, "umt5": UMT5EncoderModel, "longt5": LongT5EncoderModel}
 FLOAT16 = ("16", "16-mixed", "16-true")
+INPUT_KEYS = ("input_ids", "attention_mask", "labels")  # what the models' forward takes (labels: text2text's)
 
 
 def model_config(cfg: ModelConfig) -> PretrainedConfig:
@@ -140,3 +141,9 @@ class Text2TextModel(nn.Module):
                 probs[row] = 0.0
                 probs[row, index[text]] = 1.0
         return probs
+
+
+def text2text_probs(net: Text2TextModel, batch: dict, problem) -> torch.Tensor:
+    """The label each row's text generated, as a one-hot row laid out as the problem's predictions."""
+    probs = net.predict(batch["input_ids"], batch["attention_mask"])
+    return probs[:, 1:] if problem.kind == "binary" else probs  # binary: the second class's column

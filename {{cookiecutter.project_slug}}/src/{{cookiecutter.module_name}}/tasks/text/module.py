@@ -1,15 +1,18 @@
-"""The LightningModule's text parts: layer-wise learning-rate decay for encoders, and T5 text-to-text, which
-learns and predicts by writing the label."""
+"""The texts' LightningModules: an encoder with layer-wise learning-rate decay and mixup of its pooled features,
+and T5 text-to-text, which learns and predicts by writing the label."""
 
 from __future__ import annotations
 
 import re
 
+import numpy as np
 import torch
+from timm.data.mixup import mixup_target
 from torch import nn
 from torch.nn import functional as F
 
-from ...module import CompetitionModule
+from ...training.module import CompetitionModule
+from .models import INPUT_KEYS, text2text_probs
 
 # A parameter inside layer N of a transformer: BERT-likes' encoder.layer.N, T5's encoder.block.N.
 LAYER = re.compile(r"\.(?:layer|layers|block)\.(\d+)\.")
@@ -31,6 +34,17 @@ def layer_decay_groups(backbone: nn.Module, lr: float, decay: float) -> list[dic
 
 class TextModule(CompetitionModule):
     """An encoder with a head: the backbone's rate decays layer by layer when optim.layer_decay is below 1."""
+
+    input_keys = INPUT_KEYS
+
+    def mix(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The pooled features of each row and of its mirror in the batch, mixed by one lambda for the batch,
+        with the targets mixed by timm the same way."""
+        m, mixup = self.cfg.mixup, self.mixup
+        lam = float(np.random.beta(m.mixup_alpha, m.mixup_alpha)) if np.random.rand() < m.prob else 1.0
+        features = self.net.features(batch["input_ids"], batch["attention_mask"])
+        targets = mixup_target(batch["target"], mixup.num_classes, lam, mixup.label_smoothing, mixup.multi_label)
+        return self.net.classify(features * lam + features.flip(0) * (1 - lam)), targets
 
     def backbone_groups(self, lr: float) -> list[dict]:
         decay = self.cfg.optim.layer_decay
@@ -55,4 +69,4 @@ class Text2TextModule(TextModule):
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         self.log("val/loss", self.token_loss(batch), prog_bar=True, sync_dist=True)
-        self.keep_for_metric(self.task.predict_batch(self.net, batch, self.problem), batch)
+        self.keep_for_metric(text2text_probs(self.net, batch, self.problem), batch)

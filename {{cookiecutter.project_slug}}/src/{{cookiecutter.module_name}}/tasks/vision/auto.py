@@ -9,7 +9,7 @@ import pandas as pd
 from PIL import Image, UnidentifiedImageError
 
 from ...config import Config
-from ...errors import DataError
+from ...run.errors import DataError
 from .data import image_paths
 from .models import has_pool_stem
 

@@ -21,10 +21,10 @@ import cv2
 import numpy as np
 from tqdm.auto import tqdm
 
-from ... import layout
 from ...config import Config
 from ...data.tables import read_csv
-from ...errors import DataError
+from ...run import layout
+from ...run.errors import DataError
 from .data import image_paths, read_image
 
 VERSION = 1  # of the cache's layout: a new version makes new caches

@@ -1,5 +1,5 @@
-"""Images: where each row's image is, which images are bad, a Dataset that reads them, and the albumentations
-pipelines from the config."""
+"""Images: where each row's image is, which images are bad, a Dataset that reads them, the albumentations
+pipelines from the config, and each image shrunk to a few hundred pixels for the scikit-learn floor."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from torch.utils.data import Dataset
 
 from ...config import Config
 from ...config.rules import AUTO
-from ...data.tables import PSEUDO
-from ...errors import ConfigError, DataError
+from ...run.errors import ConfigError, DataError
+from .. import PSEUDO
 
 
 def read_image(path: Path, channels: int = 3) -> np.ndarray:
@@ -42,7 +42,7 @@ def read_image(path: Path, channels: int = 3) -> np.ndarray:
 
 def image_paths(cfg: Config, rows: pd.DataFrame, split: str) -> list[Path]:
     """Each row's image: the config's path template (data.train_image or data.test_image) filled from the row.
-    Pseudo-labelled test rows (pseudo.PSEUDO) follow a fold's training rows: theirs are test images."""
+    Pseudo-labelled test rows (marked PSEUDO) follow a fold's training rows: theirs are test images."""
     if PSEUDO in rows:
         test = rows[PSEUDO].astype(bool)
         rows = rows.drop(columns=PSEUDO)
@@ -185,3 +185,23 @@ class ImageDataset(Dataset):
         if self.targets is not None:
             item["target"] = torch.as_tensor(self.targets[index])
         return item
+
+
+FLOOR_SIDE = 16  # pixels a side: 256 features a channel, enough for a floor and quick to fit
+
+
+def floor_pixels(cfg: Config, rows: pd.DataFrame, split: str) -> np.ndarray:
+    """[rows, FLOOR_SIDE * FLOOR_SIDE * channels] floats in [0, 1], read in threads (decoding releases the GIL)."""
+
+    def shrink(path) -> np.ndarray:
+        try:
+            image = read_image(path, cfg.model.in_chans)
+        except DataError:
+            if not cfg.data.skip_bad_rows:
+                raise
+            return np.zeros(FLOOR_SIDE * FLOOR_SIDE * cfg.model.in_chans, np.uint8)  # a bad test row: a blank
+        return cv2.resize(image, (FLOOR_SIDE, FLOOR_SIDE), interpolation=cv2.INTER_AREA).reshape(-1)
+
+    with ThreadPoolExecutor(8) as pool:
+        images = list(pool.map(shrink, image_paths(cfg, rows, split)))
+    return np.stack(images).astype(np.float32) / 255.0

@@ -11,7 +11,9 @@ from timm.models import parse_model_name
 from torch import nn
 
 from ...config import ModelConfig
-from ...errors import ConfigError
+from ...run.errors import ConfigError
+
+INPUT_KEYS = ("image",)  # what ImageModel.forward takes from a batch
 
 
 def check_model(cfg: ModelConfig) -> None:
