@@ -17,6 +17,7 @@ ONLY_FOR: dict[str, list[Path]] = {
         Path("configs/nlp.yaml"),
         MODULE / "tasks" / "text",
         MODULE / "bench" / "essays.py",
+        Path("docs/nlp.md"),
         Path("tests/test_text.py"),
     ],
 }

@@ -14,7 +14,14 @@ from conftest import TEMPLATE, run
 UNRENDERED = re.compile(r"{{|{%|%}|\s}}")
 
 
-NLP_ONLY = ("configs/nlp.yaml", "src/kaggle_baseline/tasks/text", "tests/test_text.py")
+NLP_ONLY = (
+    "configs/nlp.yaml",
+    "src/kaggle_baseline/tasks/text",
+    "src/kaggle_baseline/bench/essays.py",
+    "docs/nlp.md",
+    "tests/test_text.py",
+)
+DOCS = ("cv", "data", "tricks", "endgame", "kaggle", "scale-out", "bench", "troubleshooting")
 # A branch on the task: the config and the tasks' own folders may ask which task they serve, nothing else.
 TASK_BRANCH = re.compile(r'cfg\.task\b|\.task ==|"image" in batch|hasattr\(net')
 
@@ -30,7 +37,8 @@ def test_every_task_bakes_the_contract_layout(baked):
         "Makefile",
         "README.md",
         ".gitignore",
-        "src/kaggle_baseline/cv.py",
+        "src/kaggle_baseline/cv/loop.py",
+        *(f"docs/{page}.md" for page in DOCS),
         "bundle.py",
         "configs/sweep.yaml",
         "scripts/parallel_folds.py",
@@ -60,49 +68,43 @@ def test_only_the_config_and_the_tasks_branch_on_the_task(baked):
     assert branches == []
 
 
-def package_imports(package: Path) -> dict[str, set[str]]:
-    """Each module of the package (dotted, from the package) and the package modules it imports, those made
-    only for type checkers left out."""
-
-    def dotted(path: Path) -> str:
-        return ".".join(path.relative_to(package).with_suffix("").parts).removesuffix("__init__").rstrip(".")
-
-    modules = {dotted(path): path for path in package.rglob("*.py")}
-    graph = {}
-    for name, path in modules.items():
-        tree = ast.parse(path.read_text())
-        guards = [node for node in ast.walk(tree) if isinstance(node, ast.If)]
-        guards = [node for node in guards if getattr(node.test, "id", "") == "TYPE_CHECKING"]
-        typing_only = {id(sub) for node in guards for sub in ast.walk(node)}
-        here = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
-        graph[name] = set()
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.level and id(node) not in typing_only:
-                base = [part for part in here[: len(here) - node.level + 1] if part]
-                target = ".".join(base + ([node.module] if node.module else []))
-                for alias in node.names:
-                    imported = f"{target}.{alias.name}".strip(".")
-                    graph[name].add(imported if imported in modules else target)
-        graph[name].discard(name)
-    return graph
+def python_functions(path: Path) -> list[tuple[str, int]]:
+    """(name, lines) of every function and method of a module."""
+    nodes = ast.walk(ast.parse(path.read_text()))
+    return [(node.name, node.end_lineno - node.lineno + 1) for node in nodes if isinstance(node, ast.FunctionDef)]
 
 
-def test_the_package_imports_flow_one_way(baked):
-    graph = package_imports(baked.project_path / "src" / "kaggle_baseline")
-    assert len(graph) > 30 and "fold" in graph["cv"] and "tasks" in graph["fold"]
-    done: set[str] = set()
+def test_the_package_reads_in_one_sitting(baked):
+    """At most 10 entries at the package root, each module at most 250 lines, each function at most 40; the
+    tasks' folders import neither the runner nor the endgame (the project's tests/test_shape.py checks that every
+    import points one way)."""
+    package = baked.project_path / "src" / "kaggle_baseline"
+    entries = sorted(path.name for path in package.iterdir() if path.name != "__pycache__")
+    assert len(entries) <= 10, entries
+    modules = sorted(package.rglob("*.py"))
+    assert len(modules) > 40
+    long_modules = [(str(path.relative_to(package)), n) for path in modules if (n := len(path.read_text().splitlines())) > 250]
+    assert long_modules == []
+    long_functions = [
+        (str(path.relative_to(package)), name, lines)
+        for path in modules
+        for name, lines in python_functions(path)
+        if lines > 40
+    ]
+    assert long_functions == []
+    above = ("cv", "submission", "ensemble", "bench")
+    for path in (package / "tasks").rglob("*.py"):
+        text = path.read_text()
+        assert not [folder for folder in above if f"from ...{folder}" in text or f"from ..{folder}" in text], path
 
-    def visit(module: str, path: tuple[str, ...]) -> None:
-        assert module not in path, f"import cycle: {' -> '.join((*path, module))}"
-        if module in graph and module not in done:
-            for imported in graph[module]:
-                visit(imported, (*path, module))
-            done.add(module)
 
-    for module in graph:
-        visit(module, ())
-    runner = {"cv", "fold", "fold_state", "oof", "inference", "bundle", "bench", "tuning", "report"}
-    assert [(m, graph[m] & runner) for m in graph if m.startswith("tasks") and graph[m] & runner] == []
+def test_the_readme_is_a_map_of_a_few_screens(baked):
+    readme = (baked.project_path / "README.md").read_text()
+    assert len(readme.splitlines()) <= 250
+    for heading in ("## The two commands", "## Commands", "## Where to change what", "## Folders", "## Docs"):
+        assert heading in readme, heading
+    for page in re.findall(r"\]\((docs/[\w-]+\.md)", readme):
+        assert (baked.project_path / page).is_file(), page
 
 
 def test_the_eda_notebook_keeps_the_cells_of_the_tasks_baked(baked):
@@ -184,11 +186,19 @@ def test_baked_project_is_ruff_clean(baked, tmp_path):
 # default config: the tests of the texts, the config and the sweep. Tests that start processes of their
 # own (DDP, parallel folds, the Kaggle bundle, a killed fold) run in the both bake. Each bake checks that its
 # README's troubleshooting table names tests it has.
-VISION = ["test_config.py", "test_train.py", "test_predict.py", "test_vision.py", "test_cache.py", "test_eda.py"]
+VISION = [
+    "test_config.py",
+    "test_train.py",
+    "test_predict.py",
+    "test_vision.py",
+    "test_cache.py",
+    "test_eda.py",
+    "test_shape.py",
+]
 TABLE = "tests/test_reliability.py::test_each_row_of_the_troubleshooting_table_names_its_test"
 SUITES = {
     "vision": ["-m", "not slow", *(f"tests/{name}" for name in VISION), TABLE],
-    "nlp": ["-m", "not slow", "tests/test_config.py", "tests/test_text.py", "tests/test_scale.py", TABLE],
+    "nlp": ["-m", "not slow", "tests/test_config.py", "tests/test_text.py", "tests/test_scale.py", "tests/test_shape.py", TABLE],
     "both": [],
 }
 

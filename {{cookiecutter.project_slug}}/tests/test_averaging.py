@@ -11,14 +11,14 @@ from lightning.pytorch.callbacks import EarlyStopping
 from safetensors.torch import load_file
 from torch import nn
 
-from {{ cookiecutter.module_name }}.averaging import average_checkpoints, recalibrate_batchnorm
-from {{ cookiecutter.module_name }}.cv import train
-from {{ cookiecutter.module_name }}.data.competition import load_competition
-from {{ cookiecutter.module_name }}.errors import ConfigError
-from {{ cookiecutter.module_name }}.fold import build_fold, fold_predictions
-from {{ cookiecutter.module_name }}.inference import load_fold_model
-from {{ cookiecutter.module_name }}.metrics import METRICS
-from {{ cookiecutter.module_name }}.schedules import lr_factor, swa_lr_factor
+from {{ cookiecutter.module_name }}.training.averaging import average_checkpoints, recalibrate_batchnorm
+from {{ cookiecutter.module_name }}.cv.loop import train
+from {{ cookiecutter.module_name }}.cv.split import load_competition
+from {{ cookiecutter.module_name }}.run.errors import ConfigError
+from {{ cookiecutter.module_name }}.cv.fold import build_fold, fold_predictions
+from {{ cookiecutter.module_name }}.submission.predict import load_fold_model
+from {{ cookiecutter.module_name }}.config.metrics import METRICS
+from {{ cookiecutter.module_name }}.training.schedules import lr_factor, swa_lr_factor
 
 
 def with_averaging(cfg, **averaging):
@@ -57,7 +57,7 @@ def test_ema_weights_equal_the_hand_computed_average_of_the_raw_weights(tiny, ev
 
 
 def test_ema_warmup_starts_from_a_small_decay():
-    from {{ cookiecutter.module_name }}.averaging import ema_decay
+    from {{ cookiecutter.module_name }}.training.averaging import ema_decay
 
     decays = [ema_decay(0.999, n, warmup=True) for n in (1, 10, 100, 10**6)]
     assert decays == sorted(decays) and decays[0] < 0.5 and decays[-1] == 0.999

@@ -9,13 +9,14 @@ import torch
 from conftest import PROJECT
 from safetensors.torch import load_file
 
-from {{ cookiecutter.module_name }} import bench as bench_module
-from {{ cookiecutter.module_name }}.bench import bench, loop_overhead
-from {{ cookiecutter.module_name }}.bench_report import print_bench
+from {{ cookiecutter.module_name }}.bench import loops as bench_module
+from {{ cookiecutter.module_name }}.bench.measure import bench
+from {{ cookiecutter.module_name }}.bench.loops import loop_overhead
+from {{ cookiecutter.module_name }}.bench.report import print_bench
 from {{ cookiecutter.module_name }}.config import ConfigError
-from {{ cookiecutter.module_name }}.cv import train
-from {{ cookiecutter.module_name }}.data.competition import load_competition
-from {{ cookiecutter.module_name }}.errors import UserError
+from {{ cookiecutter.module_name }}.cv.loop import train
+from {{ cookiecutter.module_name }}.cv.split import load_competition
+from {{ cookiecutter.module_name }}.run.errors import UserError
 from {{ cookiecutter.module_name }}.tasks.vision.models import ImageModel
 
 
@@ -84,15 +85,7 @@ def test_ratios_that_disagree_across_repeats_are_flagged(capsys):
 
 
 def test_the_real_photo_loader_bench_loads_jpegs_and_the_cache_and_names_the_bottleneck(cfg, tmp_path, capsys):
-    from {{ cookiecutter.module_name }}.tasks.vision.bench import (
-        device_images_per_second,
-        images_per_second,
-        model_images_per_second,
-        on_device,
-        photo_competition,
-        photo_config,
-        print_photos,
-    )
+    from {{ cookiecutter.module_name }}.bench.photos import device_images_per_second, images_per_second, model_images_per_second, on_device, photo_competition, photo_config, print_real_sizes as print_photos
 
     folder = photo_competition(tmp_path / "photos", side=96, rows=64)
     assert len(list((folder / "train").glob("*.jpg"))) == 64
@@ -112,7 +105,7 @@ def test_the_real_photo_loader_bench_loads_jpegs_and_the_cache_and_names_the_bot
 
 
 def test_the_hand_written_fold_writes_every_validation_row_once_and_weights_that_load(tiny):
-    from {{ cookiecutter.module_name }}.bench_fold import hand_fold
+    from {{ cookiecutter.module_name }}.bench.whole_fold import hand_fold
 
     tiny = replace(tiny, trainer=replace(tiny.trainer, limit_train_batches=None))  # it trains every batch
     score = hand_fold(tiny, 0)
@@ -130,8 +123,8 @@ def test_the_hand_written_fold_writes_every_validation_row_once_and_weights_that
 
 @pytest.mark.slow
 def test_the_bench_times_train_py_against_the_hand_written_fold_each_a_whole_process(digits_dir, capsys):
-    from {{ cookiecutter.module_name }}.bench_fold import fold_against_hand
-    from {{ cookiecutter.module_name }}.bench_report import print_whole_fold
+    from {{ cookiecutter.module_name }}.bench.whole_fold import fold_against_hand
+    from {{ cookiecutter.module_name }}.bench.whole_fold import print_whole_fold
 
     flags = ["--data.dir", str(digits_dir), "--cv.n_folds", "3", "--trainer.max_epochs", "1"]
     fold = fold_against_hand(PROJECT / "configs" / "vision.yaml", flags, PROJECT, repeats=1)

@@ -11,13 +11,14 @@ import pytest
 from conftest import make_cfg
 
 from blend import main as blend_main
-from {{ cookiecutter.module_name }} import layout
+from {{ cookiecutter.module_name }}.run import layout
 from {{ cookiecutter.module_name }}.config import save_config
 from {{ cookiecutter.module_name }}.data.tables import read_csv
-from {{ cookiecutter.module_name }}.members import finished
-from {{ cookiecutter.module_name }}.metrics import get_metric
-from {{ cookiecutter.module_name }}.report import experiments
-from {{ cookiecutter.module_name }}.submission import oof_fingerprint, write_test_predictions
+from {{ cookiecutter.module_name }}.ensemble.members import finished
+from {{ cookiecutter.module_name }}.config.metrics import get_metric
+from {{ cookiecutter.module_name }}.ensemble.report import experiments
+from {{ cookiecutter.module_name }}.cv.artefacts import oof_fingerprint
+from {{ cookiecutter.module_name }}.submission.table import write_test_predictions
 
 CLASSES = [f"prob_{k}" for k in range(10)]
 
@@ -27,7 +28,7 @@ class Demo:
     training rows with a fold each, and the test rows; `member` writes an experiment of known predictions."""
 
     def __init__(self, digits_dir, output_dir, problem="multiclass", metric="accuracy"):
-        from {{ cookiecutter.module_name }}.data.competition import load_competition
+        from {{ cookiecutter.module_name }}.cv.split import load_competition
 
         cfg = make_cfg(digits_dir, output_dir)
         splitter = "stratified" if problem == "multiclass" else "kfold"

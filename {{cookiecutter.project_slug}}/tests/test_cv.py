@@ -10,11 +10,11 @@ import torch
 from conftest import TINY, make_cfg
 from safetensors.torch import load_file
 
-from {{ cookiecutter.module_name }}.cv import train
-from {{ cookiecutter.module_name }}.data.competition import load_competition
-from {{ cookiecutter.module_name }}.fold import build_fold, run_fold
-from {{ cookiecutter.module_name }}.folds import folds_path
-from {{ cookiecutter.module_name }}.metrics import METRICS
+from {{ cookiecutter.module_name }}.cv.loop import train
+from {{ cookiecutter.module_name }}.cv.split import load_competition
+from {{ cookiecutter.module_name }}.cv.fold import build_fold, run_fold
+from {{ cookiecutter.module_name }}.cv.split import folds_path
+from {{ cookiecutter.module_name }}.config.metrics import METRICS
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +182,7 @@ def logged_table(run_dir, key):
 def test_a_sweep_trial_trains_each_fold_in_its_own_run_and_reports_the_cv_to_the_trial(tiny, monkeypatch):
     import wandb
 
-    from {{ cookiecutter.module_name }} import tracking
+    from {{ cookiecutter.module_name }}.training import loggers as tracking
 
     wandb.teardown()  # W&B reads the environment at its first run in a process: this test's is the first
     monkeypatch.setattr(tracking, "SWEEP_TRIAL", {})

@@ -10,9 +10,9 @@ from conftest import PROJECT
 from lightning.pytorch.callbacks import EarlyStopping
 
 from {{ cookiecutter.module_name }}.config import ConfigError, load_config
-from {{ cookiecutter.module_name }}.metrics import METRICS, get_metric
-from {{ cookiecutter.module_name }}.schedules import CycleRule, cycle_ends, lr_factor, make_schedule
-from {{ cookiecutter.module_name }}.trainer import CycleStop
+from {{ cookiecutter.module_name }}.config.metrics import METRICS, get_metric
+from {{ cookiecutter.module_name }}.training.schedules import CycleRule, cycle_ends, lr_factor, make_schedule
+from {{ cookiecutter.module_name }}.training.callbacks import CycleStop
 
 VISION = PROJECT / "configs" / "vision.yaml"
 

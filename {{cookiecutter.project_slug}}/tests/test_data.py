@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 import torch
 
-from {{ cookiecutter.module_name }}.data.competition import DataError, load_competition
+from {{ cookiecutter.module_name }}.run.errors import DataError
+from {{ cookiecutter.module_name }}.cv.split import load_competition
 from {{ cookiecutter.module_name }}.tasks.vision.data import read_image
 
 
@@ -66,7 +67,7 @@ def test_workers_do_not_replay_each_others_augmentations(cfg):
 
 
 def test_training_drops_the_odd_last_batch_and_validation_keeps_every_row(cfg):
-    from {{ cookiecutter.module_name }}.data.datamodule import FoldDataModule
+    from {{ cookiecutter.module_name }}.cv.fold_data import FoldDataModule
     from {{ cookiecutter.module_name }}.tasks import get_task
 
     cfg = replace(cfg, data=replace(cfg.data, batch_size=64))
@@ -93,7 +94,7 @@ class Loading:
 
 def test_auto_workers_load_slow_data_in_parallel_and_tiny_data_in_the_main_process(cfg, monkeypatch, capsys):
     from {{ cookiecutter.module_name }}.data import workers
-    from {{ cookiecutter.module_name }}.data.datamodule import FoldDataModule
+    from {{ cookiecutter.module_name }}.cv.fold_data import FoldDataModule
     from {{ cookiecutter.module_name }}.tasks import get_task
 
     monkeypatch.setattr(workers, "usable_cpus", lambda: 8)

@@ -5,9 +5,10 @@ import pandas as pd
 import pytest
 
 from {{ cookiecutter.module_name }}.config import ConfigError
-from {{ cookiecutter.module_name }}.data.competition import DataError, load_competition
-from {{ cookiecutter.module_name }}.folds import assign_folds, check_groups, folds_path, make_folds, save_folds
-from {{ cookiecutter.module_name }}.problem import Problem
+from {{ cookiecutter.module_name }}.run.errors import DataError
+from {{ cookiecutter.module_name }}.cv.split import load_competition
+from {{ cookiecutter.module_name }}.cv.split import assign_folds, check_groups, folds_path, make_folds, save_folds
+from {{ cookiecutter.module_name }}.data.problem import Problem
 
 
 def with_cv(cfg, **cv):
@@ -112,7 +113,7 @@ def test_folds_can_live_outside_a_read_only_data_folder(cfg, tmp_path, monkeypat
     def read_only(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr("{{ cookiecutter.module_name }}.folds.write_csv", read_only)
+    monkeypatch.setattr("{{ cookiecutter.module_name }}.cv.split.write_csv", read_only)
     four = with_cv(cfg, n_folds=4)
     with pytest.raises(ConfigError, match=r"cannot write the folds file .* \(Permission denied\): set cv\.folds_dir"):
         save_folds(four, load_competition(four).folds)

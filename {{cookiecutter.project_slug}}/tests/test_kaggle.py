@@ -5,7 +5,7 @@ import stat
 
 import pytest
 
-from {{ cookiecutter.module_name }} import kaggle_cli
+from {{ cookiecutter.module_name }}.submission import kaggle as kaggle_cli
 
 
 def fake_cli(folder, output: str, status: int = 0):

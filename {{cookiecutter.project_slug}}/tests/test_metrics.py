@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from {{ cookiecutter.module_name }}.metrics import METRICS
+from {{ cookiecutter.module_name }}.config.metrics import METRICS
 
 RNG = np.random.default_rng(0)
 N = 200

@@ -6,9 +6,9 @@ import torch
 from conftest import TINY, make_cfg
 from torch import nn
 
-from {{ cookiecutter.module_name }}.cv import train
-from {{ cookiecutter.module_name }}.module import CompetitionModule, make_mixup
-from {{ cookiecutter.module_name }}.problem import Problem
+from {{ cookiecutter.module_name }}.cv.loop import train
+from {{ cookiecutter.module_name }}.training.loss import make_loss, make_mixup
+from {{ cookiecutter.module_name }}.data.problem import Problem
 from {{ cookiecutter.module_name }}.tasks import get_task
 
 DIGITS = Problem("multiclass", ("label",), tuple(range(10)))
@@ -52,7 +52,7 @@ def test_label_smoothing_with_mixup_gives_the_expected_targets(cfg):
 
 
 def test_label_smoothing_without_mixup_is_cross_entropy_on_those_targets():
-    loss = DIGITS.loss(label_smoothing=0.1)
+    loss = make_loss(DIGITS, label_smoothing=0.1)
     logits, target = torch.randn(4, 10), torch.tensor([0, 3, 9, 3])
     soft = torch.full((4, 10), 0.01).scatter(1, target[:, None], 0.91)
     assert torch.isclose(loss(logits, target), -(soft * logits.log_softmax(1)).sum(1).mean())
@@ -72,7 +72,7 @@ def test_multilabel_and_regression_targets_mix_densely(cfg):
 @pytest.mark.parametrize(("epoch", "mixing"), [(0, True), (2, True), (3, False), (4, False)])
 def test_mixup_is_off_for_the_last_epochs(cfg, epoch, mixing):
     cfg = mixup_cfg(cfg, mixup_alpha=0.2, off_last_epochs=2)
-    module = CompetitionModule(nn.Identity(), cfg, DIGITS, get_task(cfg))
+    module = get_task(cfg).make_module(nn.Identity(), cfg, DIGITS)
     assert module.mixes_in(epoch, max_epochs=5) is mixing
 
 

@@ -5,10 +5,11 @@ import pandas as pd
 import pytest
 from conftest import make_cfg
 
-from {{ cookiecutter.module_name }}.data.competition import DataError, load_competition
-from {{ cookiecutter.module_name }}.errors import UserError
-from {{ cookiecutter.module_name }}.inference import predict, predict_fold
-from {{ cookiecutter.module_name }}.submission import validate_submission
+from {{ cookiecutter.module_name }}.run.errors import DataError
+from {{ cookiecutter.module_name }}.cv.split import load_competition
+from {{ cookiecutter.module_name }}.run.errors import UserError
+from {{ cookiecutter.module_name }}.submission.predict import predict, predict_fold
+from {{ cookiecutter.module_name }}.submission.table import validate_submission
 
 
 def test_submission_is_the_fold_mean_in_the_sample_layout(two_folds):

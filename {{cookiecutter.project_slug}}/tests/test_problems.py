@@ -6,9 +6,10 @@ import pytest
 import torch
 from conftest import TINY, make_cfg
 
-from {{ cookiecutter.module_name }}.cv import train
-from {{ cookiecutter.module_name }}.errors import DataError
-from {{ cookiecutter.module_name }}.problem import Problem
+from {{ cookiecutter.module_name }}.cv.loop import train
+from {{ cookiecutter.module_name }}.run.errors import DataError
+from {{ cookiecutter.module_name }}.data.problem import Problem
+from {{ cookiecutter.module_name }}.training.loss import make_loss
 
 
 @pytest.mark.parametrize(
@@ -63,7 +64,7 @@ def test_row_errors_rank_the_worst_predictions_of_each_problem_type():
 
 
 def test_smoothed_binary_targets_move_towards_one_half():
-    loss = Problem("binary", ("y",), ("a", "b")).loss(label_smoothing=0.2)
+    loss = make_loss(Problem("binary", ("y",), ("a", "b")), label_smoothing=0.2)
     logits, targets = torch.tensor([[0.3], [-1.0]]), torch.tensor([[1.0], [0.0]])
     expected = torch.nn.functional.binary_cross_entropy_with_logits(logits, torch.tensor([[0.9], [0.1]]))
     assert torch.isclose(loss(logits, targets), expected)

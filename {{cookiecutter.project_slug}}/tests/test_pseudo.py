@@ -8,19 +8,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import TINY, make_cfg
+from conftest import TINY, make_cfg, needs
 
-from baseline import main as baseline_main
-from {{ cookiecutter.module_name }} import layout
+from {{ cookiecutter.module_name }}.run import layout
 from {{ cookiecutter.module_name }}.config import ConfigError
-from {{ cookiecutter.module_name }}.cv import train
-from {{ cookiecutter.module_name }}.data.competition import load_competition
+from {{ cookiecutter.module_name }}.cv.loop import train
+from {{ cookiecutter.module_name }}.cv.split import load_competition
 from {{ cookiecutter.module_name }}.data.tables import read_csv
-from {{ cookiecutter.module_name }}.errors import UserError
-from {{ cookiecutter.module_name }}.fold import build_module_and_data
-from {{ cookiecutter.module_name }}.inference import predict
-from {{ cookiecutter.module_name }}.report import experiments
-from {{ cookiecutter.module_name }}.seeds import seed_config
+from {{ cookiecutter.module_name }}.run.errors import UserError
+from {{ cookiecutter.module_name }}.cv.fold import build_module_and_data
+from {{ cookiecutter.module_name }}.submission.predict import predict
+from {{ cookiecutter.module_name }}.cv.seeds import seed_config
 
 CLASSES = [f"prob_{k}" for k in range(10)]
 
@@ -96,8 +94,23 @@ def test_a_pseudo_labelled_experiment_trains_and_its_oof_holds_only_training_row
     result = train(cfg, folds=[0, 1])
     oof = read_csv(layout.oof(cfg.experiment_dir))
     assert sorted(oof.id) == sorted(read_csv(f"{cfg.data.dir}/train.csv").id) and result["cv"] is not None
+
+
+@needs("ensemble")
+def test_the_report_names_a_pseudo_labelled_experiments_source_and_a_floor_is_no_source(source):
+    from baseline import main as baseline_main
+    from {{ cookiecutter.module_name }}.ensemble.report import experiments
+
+    cfg = pseudo(source)
+    train(cfg, folds=[0, 1])  # trained by the test above (its folds skipped), or here
     tricks = experiments(cfg.output_dir).set_index("experiment").tricks
     assert "pseudo-labels of source (>= 0)" in tricks["pseudo"] and "pseudo" not in tricks["source"]
+    # A floor keeps no per-fold predictions.
+    baseline_main(["--config", str(source.experiment_dir / layout.CONFIG)])
+    before = sorted(Path(cfg.output_dir).rglob("*"))
+    with pytest.raises(ConfigError, match="scikit-learn floor"):
+        train(replace(cfg, experiment="from_floor", data=replace(cfg.data, pseudo_labels="source_floor")), folds=[0])
+    assert sorted(Path(cfg.output_dir).rglob("*")) == before, "nothing is written"
 
 
 def test_sources_that_would_leak_or_cannot_label_are_refused(source):
@@ -121,9 +134,6 @@ def test_sources_that_would_leak_or_cannot_label_are_refused(source):
     shutil.copytree(source.experiment_dir, stale)
     layout.oof(stale).write_text(layout.oof(stale).read_text() + "\n")
     refused(replace(cfg, data=replace(cfg.data, pseudo_labels="stale")), UserError, "run python predict.py")
-    # A floor keeps no per-fold predictions.
-    baseline_main(["--config", str(source.experiment_dir / layout.CONFIG)])
-    refused(replace(cfg, data=replace(cfg.data, pseudo_labels="source_floor")), ConfigError, "scikit-learn floor")
     mixed = replace(cfg, mixup=replace(cfg.mixup, mixup_alpha=0.2))
     refused(mixed, ConfigError, "mixup mixes class indices")
     refused(replace(cfg, data=replace(cfg.data, skip_bad_rows=True)), ConfigError, "blank input")

@@ -7,19 +7,18 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from conftest import make_cfg
+from conftest import make_cfg, needs
 from lightning.pytorch.callbacks import Callback
 
-from {{ cookiecutter.module_name }} import layout
-from {{ cookiecutter.module_name }}.bundle import make_bundle
+from {{ cookiecutter.module_name }}.run import layout
 from {{ cookiecutter.module_name }}.config import load_config, save_config
-from {{ cookiecutter.module_name }}.cv import train
-from {{ cookiecutter.module_name }}.data.competition import load_competition
+from {{ cookiecutter.module_name }}.cv.loop import train
+from {{ cookiecutter.module_name }}.cv.split import load_competition
 from {{ cookiecutter.module_name }}.data.tables import read_csv
-from {{ cookiecutter.module_name }}.errors import UserError
-from {{ cookiecutter.module_name }}.fold_state import FoldResult
-from {{ cookiecutter.module_name }}.inference import predict, predict_fold
-from {{ cookiecutter.module_name }}.refit import refit_epochs
+from {{ cookiecutter.module_name }}.run.errors import UserError
+from {{ cookiecutter.module_name }}.cv.state import FoldResult
+from {{ cookiecutter.module_name }}.submission.predict import predict, predict_fold
+from {{ cookiecutter.module_name }}.cv.refit import refit_epochs
 
 SHORT = {"max_epochs": 3, "limit_train_batches": 3, "num_sanity_val_steps": 0}
 
@@ -86,7 +85,10 @@ def test_prediction_uses_the_folds_the_refit_or_both_and_says_which(refitted, ca
     assert not np.allclose(expected["folds"], full), "the refit is a model of its own"
 
 
+@needs("submission/bundle")
 def test_the_bundle_carries_the_refit_where_prediction_uses_it(refitted, tmp_path):
+    from {{ cookiecutter.module_name }}.submission.bundle.pack import make_bundle
+
     cfg, _, _ = refitted
     bundle = make_bundle(replace(cfg, predict_with="both"), tmp_path / "bundle")
     weights = sorted(p.relative_to(bundle).as_posix() for p in bundle.rglob("*.safetensors"))

@@ -11,8 +11,8 @@ from conftest import PROJECT, TINY, make_cfg
 from omegaconf import OmegaConf
 
 from {{ cookiecutter.module_name }}.config import load_config
-from {{ cookiecutter.module_name }}.cv import train
-from {{ cookiecutter.module_name }}.folds import folds_path
+from {{ cookiecutter.module_name }}.cv.loop import train
+from {{ cookiecutter.module_name }}.cv.split import folds_path
 
 SHORT = ["--trainer.max_epochs", "1", "--trainer.limit_train_batches", "4", "--trainer.num_sanity_val_steps", "0"]
 QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]

@@ -9,21 +9,17 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TINY, make_cfg, predict_from_bundle
+from conftest import TINY, make_cfg, needs, predict_from_bundle
 from lightning.pytorch.callbacks import Callback
 
-from baseline import main as baseline_main
-from blend import main as blend_main
-from {{ cookiecutter.module_name }} import layout
-from {{ cookiecutter.module_name }}.bundle import make_bundle
+from {{ cookiecutter.module_name }}.run import layout
 from {{ cookiecutter.module_name }}.config import ConfigError, load_config
-from {{ cookiecutter.module_name }}.cv import train
+from {{ cookiecutter.module_name }}.cv.loop import train
 from {{ cookiecutter.module_name }}.data.tables import read_csv
-from {{ cookiecutter.module_name }}.folds import folds_path
-from {{ cookiecutter.module_name }}.inference import predict
-from {{ cookiecutter.module_name }}.metrics import get_metric
-from {{ cookiecutter.module_name }}.report import experiments
-from {{ cookiecutter.module_name }}.seeds import seed_config
+from {{ cookiecutter.module_name }}.cv.split import folds_path
+from {{ cookiecutter.module_name }}.submission.predict import predict
+from {{ cookiecutter.module_name }}.config.metrics import get_metric
+from {{ cookiecutter.module_name }}.cv.seeds import seed_config
 from train import parse_seeds
 
 CLASSES = [f"prob_{k}" for k in range(10)]
@@ -113,7 +109,12 @@ def test_a_seeded_experiment_is_continued_only_with_seeds(seeded):
     assert sorted(cfg.experiment_dir.rglob("*")) == before
 
 
+@needs("ensemble")
 def test_the_seed_mean_is_reported_and_blended_like_any_experiment(seeded):
+    from baseline import main as baseline_main
+    from blend import main as blend_main
+    from {{ cookiecutter.module_name }}.ensemble.report import experiments
+
     cfg, _ = seeded
     out = ["--output_dir", cfg.output_dir]
     baseline_main(["--config", str(cfg.experiment_dir / layout.CONFIG), *out])  # the floor, on the same folds
@@ -125,7 +126,10 @@ def test_the_seed_mean_is_reported_and_blended_like_any_experiment(seeded):
 
 
 @pytest.mark.slow
+@needs("submission/bundle")
 def test_the_bundle_holds_every_seeds_folds_and_predicts_their_mean(seeded, tmp_path):
+    from {{ cookiecutter.module_name }}.submission.bundle.pack import make_bundle
+
     cfg, _ = seeded
     bundle = make_bundle(cfg, tmp_path / "made" / "bundle")
     weights = sorted(p.relative_to(bundle).as_posix() for p in bundle.rglob("*.safetensors"))

@@ -9,19 +9,16 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import PROJECT, notebook_text, predict_from_bundle, run_eda
+from conftest import PROJECT, needs, notebook_text, predict_from_bundle, run_eda
 
-from {{ cookiecutter.module_name }}.bench import bench
-from {{ cookiecutter.module_name }}.bench_report import print_bench
-from {{ cookiecutter.module_name }}.bundle import make_bundle
 from {{ cookiecutter.module_name }}.config import ConfigError, load_config
-from {{ cookiecutter.module_name }}.cv import train
-from {{ cookiecutter.module_name }}.data.competition import DataError, load_competition
-from {{ cookiecutter.module_name }}.data.datamodule import FoldDataModule
-from {{ cookiecutter.module_name }}.data.loaders import make_loader
-from {{ cookiecutter.module_name }}.demo import tiny_t5_config, train_tokenizer, write_docstrings
-from {{ cookiecutter.module_name }}.fold import build_fold, build_module_and_data
-from {{ cookiecutter.module_name }}.inference import load_fold_model, predict
+from {{ cookiecutter.module_name }}.cv.loop import train
+from {{ cookiecutter.module_name }}.run.errors import DataError
+from {{ cookiecutter.module_name }}.cv.split import load_competition
+from {{ cookiecutter.module_name }}.cv.fold_data import FoldDataModule
+from {{ cookiecutter.module_name }}.data.demo import tiny_t5_config, train_tokenizer, write_docstrings
+from {{ cookiecutter.module_name }}.cv.fold import build_fold, build_module_and_data
+from {{ cookiecutter.module_name }}.submission.predict import load_fold_model, predict
 from {{ cookiecutter.module_name }}.tasks import get_task
 from {{ cookiecutter.module_name }}.tasks.text.models import Text2TextModel, TextModel
 
@@ -100,7 +97,7 @@ def batches(cfg, train=True):
     task = get_task(cfg)
     data = FoldDataModule(cfg, task, load_competition(cfg), 0, TextModel(cfg.model, 3))
     dataset = data.train_set if train else data.valid_set
-    return dataset, list(make_loader(cfg, task, dataset, train=train))
+    return dataset, list(task.loader(cfg, dataset, train=train))
 
 
 def test_batches_are_padded_to_their_own_longest_text(cfg):
@@ -279,7 +276,7 @@ def test_texts_train_with_pseudo_labels_from_another_experiment(cfg):
 
 
 def test_the_demo_model_folder_is_written_once_and_reused(docstrings_dir, tmp_path, monkeypatch):
-    from {{ cookiecutter.module_name }}.demo import DEMO_ROOT, DOCSTRINGS, ensure_demo
+    from {{ cookiecutter.module_name }}.data.demo import DEMO_ROOT, DOCSTRINGS, ensure_demo
 
     monkeypatch.chdir(tmp_path)
     DOCSTRINGS.parent.mkdir(parents=True)
@@ -344,7 +341,10 @@ def test_weight_averaging_works_for_text(cfg, averaging, weights):
 
 
 @pytest.mark.slow
+@needs("submission/bundle")
 def test_the_kaggle_bundle_carries_the_tokenizer_and_predicts_offline(cfg, tmp_path):
+    from {{ cookiecutter.module_name }}.submission.bundle.pack import make_bundle
+
     cfg = replace(cfg, cv=replace(cfg.cv, n_folds=5), trainer=replace(cfg.trainer, **ONE_EPOCH))
     train(cfg, folds=[0])
     expected = pd.read_csv(predict(cfg))
@@ -366,15 +366,20 @@ def test_the_eda_notebook_runs_on_the_text_demo(cfg, tmp_path):
     assert "--- library = 'numpy'" in text
 
 
+@needs("bench")
 def test_the_bench_compares_dynamic_and_fixed_padding(cfg, capsys):
+    from {{ cookiecutter.module_name }}.bench.measure import bench
+    from {{ cookiecutter.module_name }}.bench.report import print_bench
+
     report = bench(replace(cfg, data=replace(cfg.data, batch_size=16)), steps=8, repeats=1, warmup=2)
     print_bench(report)
     assert math.isfinite(report["padding"]["ratio"]) and report["pipeline"]["tokens_per_s"] > 0
     assert "padding: to max_length" in capsys.readouterr().out
 
 
+@needs("bench")
 def test_the_real_length_bench_trains_on_essays_and_grouping_cuts_the_padding(cfg, tmp_path, capsys):
-    from {{ cookiecutter.module_name }}.tasks.text.bench import essay_competition, print_texts, texts_at_real_lengths
+    from {{ cookiecutter.module_name }}.bench.essays import essay_competition, print_texts, texts_at_real_lengths
 
     essays = pd.read_csv(essay_competition(tmp_path / "essays", rows=64) / "train.csv")
     words = essays.text.str.split().str.len()
@@ -387,8 +392,9 @@ def test_the_real_length_bench_trains_on_essays_and_grouping_cuts_the_padding(cf
     assert f"trains {report['ratio']:.2f}x the real tokens per second" in capsys.readouterr().out
 
 
+@needs("bench")
 def test_the_hand_written_fold_trains_an_encoder_on_texts(cfg):
-    from {{ cookiecutter.module_name }}.bench_fold import hand_fold
+    from {{ cookiecutter.module_name }}.bench.whole_fold import hand_fold
 
     score = hand_fold(replace(cfg, trainer=replace(cfg.trainer, max_epochs=1)), 0)
     oof = pd.read_csv(cfg.fold_dir(0) / "oof.csv")
@@ -396,16 +402,17 @@ def test_the_hand_written_fold_trains_an_encoder_on_texts(cfg):
     assert sorted(oof["id"]) == sorted(train[train.fold == 0]["id"]) and 0 <= score <= 1
 
 
+@needs("ensemble")
 @pytest.mark.parametrize("model", ["linear", "boosting"])
 def test_the_texts_floor_fits_tfidf_on_the_folds(docstrings_dir, t5_dir, tmp_path, model):
-    from {{ cookiecutter.module_name }}.floor import fit_floor
+    from {{ cookiecutter.module_name }}.ensemble.floor import fit_floor
 
     summary = fit_floor(text_cfg(docstrings_dir, t5_dir, tmp_path, n_folds=3), model)
     assert summary["cv"] > 0.7 and len(summary["folds"]) == 3 and "TF-IDF" in summary["floor"]
 
 
 def test_a_pretrained_encoder_gets_the_usual_rates_unless_the_config_sets_them(docstrings_dir, t5_dir, tmp_path):
-    from {{ cookiecutter.module_name }}.tuning import resolve_all
+    from {{ cookiecutter.module_name }}.cv.tune import resolve_all
 
     cfg = text_cfg(docstrings_dir, t5_dir, tmp_path, optim={"backbone_lr": "auto", "layer_decay": "auto"})
     competition = load_competition(cfg)

@@ -17,17 +17,15 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import PROJECT
+from conftest import PROJECT, exits_with_one_line
 
-import bundle as bundle_script
 import predict as predict_script
-import report as report_script
 import train as train_script
-from {{ cookiecutter.module_name }} import cli, cv, fold, oof
-from {{ cookiecutter.module_name }}.bundle import make_bundle
-from {{ cookiecutter.module_name }}.errors import ConfigError, DataError, UserError
-from {{ cookiecutter.module_name }}.folds import folds_path
-from {{ cookiecutter.module_name }}.inference import predict
+from {{ cookiecutter.module_name }}.run import cli
+from {{ cookiecutter.module_name }}.cv import loop as cv, fold, oof
+from {{ cookiecutter.module_name }}.run.errors import ConfigError, DataError, UserError
+from {{ cookiecutter.module_name }}.cv.split import folds_path
+from {{ cookiecutter.module_name }}.submission.predict import predict
 
 SHORT = ["--cv.n_folds", "2", "--trainer.max_epochs", "1", "--trainer.limit_train_batches", "3"]
 SHORT += ["--trainer.num_sanity_val_steps", "0", "--trainer.enable_progress_bar", "false"]
@@ -46,16 +44,6 @@ def copy_competition(digits_dir: Path, tmp_path: Path) -> Path:
 
 def listing(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if "train/" not in str(p) + "/")
-
-
-def exits_with_one_line(main, argv: list[str], capsys, code: int = 2) -> str:
-    """`main(argv)` ends with `code` and one line on stderr (no traceback: an exception would fail the test)."""
-    with pytest.raises(SystemExit) as stopped:
-        main(argv)
-    assert stopped.value.code == code
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and err.startswith("error: "), err
-    return err
 
 
 # --- 1. ids and labels are the competition's strings -------------------------------------------------------
@@ -236,10 +224,9 @@ def test_a_yaml_syntax_error_names_its_line(tmp_path, capsys):
     assert "not valid YAML at line" in exits_with_one_line(train_script.main, ["--config", str(config)], capsys)
 
 
-def test_predict_bundle_and_a_misspelt_model_folder_exit_2_too(digits_dir, tmp_path, capsys):
+def test_predict_before_training_and_a_misspelt_model_folder_exit_2_too(digits_dir, tmp_path, capsys):
     flags = ["--data.dir", str(digits_dir), "--output_dir", str(tmp_path / "none")]
-    for script in (predict_script, bundle_script):
-        assert "run python train.py --fold all first" in exits_with_one_line(script.main, flags, capsys)
+    assert "run python train.py --fold all first" in exits_with_one_line(predict_script.main, flags, capsys)
     if (PROJECT / "configs" / "nlp.yaml").exists():
         nlp = ["--config", "configs/nlp.yaml", "--model.name", "/nowhere/t5-tiny", "--output_dir", str(tmp_path)]
         message = exits_with_one_line(train_script.main, nlp, capsys)
@@ -260,13 +247,6 @@ def test_an_error_inside_a_dataloader_worker_is_one_line(capsys):
         main()
     assert stopped.value.code == 2
     assert capsys.readouterr().err == "error: image train/7.png is not a readable image\n"
-
-
-def test_report_skips_an_unreadable_experiment_and_lists_the_rest(tmp_path, capsys):
-    (tmp_path / "broken").mkdir()
-    (tmp_path / "broken" / "cv.json").write_text("{not json")
-    report_script.main(["--output_dir", str(tmp_path)])
-    assert "skipped" in capsys.readouterr().out
 
 
 # --- 3. nothing lost, nothing mixed -----------------------------------------------------------------------
@@ -356,18 +336,6 @@ def test_a_merge_killed_halfway_is_completed_by_the_next_run(tiny, monkeypatch, 
 
 
 # --- 4. config values and names are data --------------------------------------------------------------------
-
-
-def test_names_reach_the_kaggle_notebook_as_string_literals(two_folds, tmp_path, monkeypatch):
-    monkeypatch.setenv("KAGGLE_USERNAME", 'me"""; import os #')
-    name = 'sample"); __import__("os").system("touch pwned"); ("'
-    hostile = replace(two_folds, data=replace(two_folds.data, sample_submission=name))
-    folder = make_bundle(hostile, tmp_path / "bundle")
-    tree = ast.parse((folder / "kernel" / "inference.py").read_text())
-    calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "find"]
-    assert [ast.literal_eval(call.args[0]) for call in calls][-1] == name  # the name, whole, as data
-    assert "system" not in {getattr(node.func, "attr", "") for node in ast.walk(tree) if isinstance(node, ast.Call)}
-    assert json.loads((folder / "dataset-metadata.json").read_text())["id"].startswith("meimportos/")
 
 
 def test_best_checkpoint_and_average_are_compared_with_the_same_batchnorm_treatment(tiny, monkeypatch):

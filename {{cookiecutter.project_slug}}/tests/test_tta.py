@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from {{ cookiecutter.module_name }}.tta import VIEWS, tta_predict
+from {{ cookiecutter.module_name }}.tasks.vision.tta import VIEWS, tta_predict
 
 IMAGES = torch.randn(2, 3, 6, 6)
 

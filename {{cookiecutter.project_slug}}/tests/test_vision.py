@@ -10,13 +10,13 @@ from conftest import TINY, make_cfg
 from safetensors.torch import load_file, save_file
 
 from {{ cookiecutter.module_name }}.config import ConfigError
-from {{ cookiecutter.module_name }}.cv import train
-from {{ cookiecutter.module_name }}.data.competition import load_competition
-from {{ cookiecutter.module_name }}.fold import build_fold
+from {{ cookiecutter.module_name }}.cv.loop import train
+from {{ cookiecutter.module_name }}.cv.split import load_competition
+from {{ cookiecutter.module_name }}.cv.fold import build_fold
 from {{ cookiecutter.module_name }}.tasks.vision.data import build_transforms
 from {{ cookiecutter.module_name }}.tasks.vision.device_augment import augment
 from {{ cookiecutter.module_name }}.tasks.vision.models import ImageModel
-from {{ cookiecutter.module_name }}.trainer import FreezeBackbone
+from {{ cookiecutter.module_name }}.training.callbacks import FreezeBackbone
 
 
 def test_images_reach_the_network_as_uint8_and_it_normalizes_them_as_albumentations_would(cfg):

@@ -1,4 +1,5 @@
-"""Pictures of the OOF after a CV run, and the report that compares experiments."""
+"""What a CV run leaves to look at: pictures of the OOF, each fold's provenance, and the report that compares experiments
+(report.py, with the endgame: its tests skip once src/<package>/ensemble/ is removed)."""
 
 import json
 import shutil
@@ -9,16 +10,14 @@ from importlib.metadata import version
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TINY, make_cfg
+from conftest import TINY, make_cfg, needs
 from PIL import Image
 
-from {{ cookiecutter.module_name }} import provenance, report
-from {{ cookiecutter.module_name }}.cv import train
-from {{ cookiecutter.module_name }}.fold import start_fold_dir
-from {{ cookiecutter.module_name }}.plots import save_oof_plots
-from {{ cookiecutter.module_name }}.problem import Problem
-from {{ cookiecutter.module_name }}.report import experiments
-from report import main as report_main
+from {{ cookiecutter.module_name }}.run import provenance
+from {{ cookiecutter.module_name }}.cv.loop import train
+from {{ cookiecutter.module_name }}.cv.fold import start_fold_dir
+from {{ cookiecutter.module_name }}.cv.plots import save_oof_plots
+from {{ cookiecutter.module_name }}.data.problem import Problem
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -79,7 +78,12 @@ def test_each_problem_gets_its_plots(kind, files, tmp_path):
         assert_picture(path)
 
 
+@needs("ensemble")
 def test_the_report_lists_experiments_best_first_with_their_tricks(two_runs, capsys):
+    from report import main as report_main
+    from {{ cookiecutter.module_name }}.ensemble import report
+    from {{ cookiecutter.module_name }}.ensemble.report import experiments
+
     first, second = two_runs
     table = report_main(["--output_dir", first[0].output_dir, "--competition", ""])  # not asking Kaggle
     best, worst = sorted(two_runs, key=lambda run: run[1]["cv"], reverse=True)
@@ -91,7 +95,12 @@ def test_the_report_lists_experiments_best_first_with_their_tricks(two_runs, cap
     assert printed.index(best[0].experiment) < printed.index(worst[0].experiment)
 
 
+@needs("ensemble")
 def test_a_lower_is_better_metric_ranks_the_lowest_first(two_runs, tmp_path):
+    from report import main as report_main
+    from {{ cookiecutter.module_name }}.ensemble import report
+    from {{ cookiecutter.module_name }}.ensemble.report import experiments
+
     import shutil
 
     for (cfg, _), cv in zip(two_runs, (0.3, 0.2), strict=True):
@@ -104,7 +113,12 @@ def test_a_lower_is_better_metric_ranks_the_lowest_first(two_runs, tmp_path):
     assert experiments(tmp_path).experiment.tolist() == ["shorter", "longer"]
 
 
+@needs("ensemble")
 def test_the_report_puts_the_best_public_score_beside_each_submitted_cv(two_runs, monkeypatch, capsys):
+    from report import main as report_main
+    from {{ cookiecutter.module_name }}.ensemble import report
+    from {{ cookiecutter.module_name }}.ensemble.report import experiments
+
     asked = []
     lb = {"longer": [0.5, 0.75], "someone else's": [0.99]}
     monkeypatch.setattr(report, "leaderboard_scores", lambda competition: asked.append(competition) or lb)
@@ -120,8 +134,9 @@ def test_the_report_puts_the_best_public_score_beside_each_submitted_cv(two_runs
     assert "no leaderboard scores: the Kaggle CLI could not list digit-recognizer's submissions" in printed
 
 
-def test_each_fold_records_its_commit_libraries_and_config_changes(tiny, tmp_path, monkeypatch, capsys):
-    project = tmp_path / "project"  # a project in git, with the task's shipped config
+def git_project(tmp_path, monkeypatch):
+    """A project in git with the task's shipped configs, where provenance looks; and a function running git in it."""
+    project = tmp_path / "project"
     shutil.copytree(provenance.PROJECT / "configs", project / "configs")
 
     def git(*args):
@@ -132,24 +147,51 @@ def test_each_fold_records_its_commit_libraries_and_config_changes(tiny, tmp_pat
     git("add", ".")
     git("commit", "-qm", "first")
     monkeypatch.setattr(provenance, "PROJECT", project)
+    return project, git
+
+
+def folds_from_three_commits(tiny, project, git):
+    """Folds 0, 1 and 2 started (as train.py starts them) at a commit, with a change not committed, and at the
+    next commit; the commits."""
     cfg = replace(tiny, optim=replace(tiny.optim, lr=0.01))
     start_fold_dir(cfg, 0, resume=False)  # what train.py does before a fold trains
-    record = json.loads((cfg.fold_dir(0) / "provenance.json").read_text())
     first = git("rev-parse", "HEAD")
-    assert record["commit"] == first and record["dirty"] is False
-    assert record["versions"]["torch"] == version("torch") and record["versions"]["lightning"] == version("lightning")
-    assert "optim.lr: 0.003 -> 0.01" in record["config_changes"]
-
     (project / "configs" / "mine.yaml").write_text("experiment: mine\n")  # a new file, not committed
     start_fold_dir(cfg, 1, resume=False)
-    assert json.loads((cfg.fold_dir(1) / "provenance.json").read_text())["dirty"] is True
     git("add", ".")
     git("commit", "-qm", "second")
     start_fold_dir(cfg, 2, resume=False)
-    second = git("rev-parse", "HEAD")
-    # Folds trained from different code show in the report, and in the details of the experiment.
+    return cfg, first, git("rev-parse", "HEAD")
+
+
+def test_each_fold_records_its_commit_libraries_and_config_changes(tiny, tmp_path, monkeypatch):
+    cfg, first, second = folds_from_three_commits(tiny, *git_project(tmp_path, monkeypatch))
+    record = json.loads((cfg.fold_dir(0) / "provenance.json").read_text())
+    assert record["commit"] == first and record["dirty"] is False
+    assert record["versions"]["torch"] == version("torch") and record["versions"]["lightning"] == version("lightning")
+    assert "optim.lr: 0.003 -> 0.01" in record["config_changes"]
+    assert json.loads((cfg.fold_dir(1) / "provenance.json").read_text())["dirty"] is True
+    assert json.loads((cfg.fold_dir(2) / "provenance.json").read_text())["commit"] == second
+
+
+@needs("ensemble")
+def test_folds_from_different_code_show_in_the_report_and_its_details(tiny, tmp_path, monkeypatch, capsys):
+    from report import main as report_main
+    from {{ cookiecutter.module_name }}.ensemble import report
+
+    cfg, first, second = folds_from_three_commits(tiny, *git_project(tmp_path, monkeypatch))
     assert report.commits(cfg.experiment_dir) == ", ".join(sorted([first[:7], f"{first[:7]}+", second[:7]]))
     report_main(["--output_dir", str(cfg.output_dir), "--details", cfg.experiment])
     printed = capsys.readouterr().out
     assert f"fold0: commit {first}\n" in printed and f"fold1: commit {first} with changes not committed" in printed
     assert "optim.lr: 0.003 -> 0.01" in printed
+
+
+@needs("ensemble")
+def test_report_skips_an_unreadable_experiment_and_lists_the_rest(tmp_path, capsys):
+    from report import main as report_main
+
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "cv.json").write_text("{not json")
+    report_main(["--output_dir", str(tmp_path)])
+    assert "skipped" in capsys.readouterr().out
