@@ -28,6 +28,12 @@ PROJECT = Path(__file__).resolve().parents[1]
 PACKAGE = PROJECT / "src" / "{{ cookiecutter.module_name }}"
 
 
+def outputs_and_caches(folder: str, names: list[str]) -> set[str]:
+    """What a copy of the project leaves behind: its runs, data and environment (at the top), and caches."""
+    top = {"outputs", "data", ".venv", "bundles", "wandb"} if Path(folder) == PROJECT else set()
+    return {name for name in names if name in top or name in ("__pycache__", ".pytest_cache")}
+
+
 def needs(part: str):
     """Skips a test of a part the README says how to remove (ensemble, bench, submission/bundle) once it is gone;
     such a test imports the part inside itself, so the rest of its file still runs."""

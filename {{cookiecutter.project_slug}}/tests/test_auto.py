@@ -9,13 +9,14 @@ import pytest
 from conftest import PROJECT, make_cfg
 from torch import nn
 
-from {{ cookiecutter.module_name }}.cv import auto, tune as tuning
-from {{ cookiecutter.module_name }}.run import layout
 from {{ cookiecutter.module_name }}.config import ConfigError, load_config
+from {{ cookiecutter.module_name }}.cv import auto
+from {{ cookiecutter.module_name }}.cv import tune as tuning
 from {{ cookiecutter.module_name }}.cv.loop import train
 from {{ cookiecutter.module_name }}.cv.split import load_competition
-from {{ cookiecutter.module_name }}.tasks import get_task
 from {{ cookiecutter.module_name }}.cv.tune import resolve_all
+from {{ cookiecutter.module_name }}.run import layout
+from {{ cookiecutter.module_name }}.tasks import get_task
 
 
 def demo_cfg(digits_dir, tmp_path, **changes):

@@ -11,13 +11,13 @@ from lightning.pytorch.callbacks import EarlyStopping
 from safetensors.torch import load_file
 from torch import nn
 
-from {{ cookiecutter.module_name }}.training.averaging import average_checkpoints, recalibrate_batchnorm
+from {{ cookiecutter.module_name }}.config.metrics import METRICS
+from {{ cookiecutter.module_name }}.cv.fold import build_fold, fold_predictions
 from {{ cookiecutter.module_name }}.cv.loop import train
 from {{ cookiecutter.module_name }}.cv.split import load_competition
 from {{ cookiecutter.module_name }}.run.errors import ConfigError
-from {{ cookiecutter.module_name }}.cv.fold import build_fold, fold_predictions
 from {{ cookiecutter.module_name }}.submission.predict import load_fold_model
-from {{ cookiecutter.module_name }}.config.metrics import METRICS
+from {{ cookiecutter.module_name }}.training.averaging import average_checkpoints, recalibrate_batchnorm
 from {{ cookiecutter.module_name }}.training.schedules import lr_factor, swa_lr_factor
 
 

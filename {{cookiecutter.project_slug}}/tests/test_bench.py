@@ -10,8 +10,8 @@ from conftest import PROJECT
 from safetensors.torch import load_file
 
 from {{ cookiecutter.module_name }}.bench import loops as bench_module
-from {{ cookiecutter.module_name }}.bench.measure import bench
 from {{ cookiecutter.module_name }}.bench.loops import loop_overhead
+from {{ cookiecutter.module_name }}.bench.measure import bench
 from {{ cookiecutter.module_name }}.bench.report import print_bench
 from {{ cookiecutter.module_name }}.config import ConfigError
 from {{ cookiecutter.module_name }}.cv.loop import train
@@ -85,7 +85,15 @@ def test_ratios_that_disagree_across_repeats_are_flagged(capsys):
 
 
 def test_the_real_photo_loader_bench_loads_jpegs_and_the_cache_and_names_the_bottleneck(cfg, tmp_path, capsys):
-    from {{ cookiecutter.module_name }}.bench.photos import device_images_per_second, images_per_second, model_images_per_second, on_device, photo_competition, photo_config, print_real_sizes as print_photos
+    from {{ cookiecutter.module_name }}.bench.photos import (
+        device_images_per_second,
+        images_per_second,
+        model_images_per_second,
+        on_device,
+        photo_competition,
+        photo_config,
+    )
+    from {{ cookiecutter.module_name }}.bench.photos import print_real_sizes as print_photos
 
     folder = photo_competition(tmp_path / "photos", side=96, rows=64)
     assert len(list((folder / "train").glob("*.jpg"))) == 64
@@ -123,8 +131,7 @@ def test_the_hand_written_fold_writes_every_validation_row_once_and_weights_that
 
 @pytest.mark.slow
 def test_the_bench_times_train_py_against_the_hand_written_fold_each_a_whole_process(digits_dir, capsys):
-    from {{ cookiecutter.module_name }}.bench.whole_fold import fold_against_hand
-    from {{ cookiecutter.module_name }}.bench.whole_fold import print_whole_fold
+    from {{ cookiecutter.module_name }}.bench.whole_fold import fold_against_hand, print_whole_fold
 
     flags = ["--data.dir", str(digits_dir), "--cv.n_folds", "3", "--trainer.max_epochs", "1"]
     fold = fold_against_hand(PROJECT / "configs" / "vision.yaml", flags, PROJECT, repeats=1)

@@ -11,13 +11,13 @@ import pytest
 from conftest import make_cfg
 
 from blend import main as blend_main
-from {{ cookiecutter.module_name }}.run import layout
 from {{ cookiecutter.module_name }}.config import save_config
+from {{ cookiecutter.module_name }}.config.metrics import get_metric
+from {{ cookiecutter.module_name }}.cv.artefacts import oof_fingerprint
 from {{ cookiecutter.module_name }}.data.tables import read_csv
 from {{ cookiecutter.module_name }}.ensemble.members import finished
-from {{ cookiecutter.module_name }}.config.metrics import get_metric
 from {{ cookiecutter.module_name }}.ensemble.report import experiments
-from {{ cookiecutter.module_name }}.cv.artefacts import oof_fingerprint
+from {{ cookiecutter.module_name }}.run import layout
 from {{ cookiecutter.module_name }}.submission.table import write_test_predictions
 
 CLASSES = [f"prob_{k}" for k in range(10)]

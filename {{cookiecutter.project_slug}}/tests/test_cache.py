@@ -8,9 +8,9 @@ import cv2
 import numpy as np
 from conftest import TINY, make_cfg
 
+from {{ cookiecutter.module_name }}.cv.fold import build_fold
 from {{ cookiecutter.module_name }}.cv.loop import train
 from {{ cookiecutter.module_name }}.cv.split import load_competition
-from {{ cookiecutter.module_name }}.cv.fold import build_fold
 from {{ cookiecutter.module_name }}.tasks.vision import cache
 
 

@@ -10,11 +10,10 @@ import torch
 from conftest import TINY, make_cfg
 from safetensors.torch import load_file
 
-from {{ cookiecutter.module_name }}.cv.loop import train
-from {{ cookiecutter.module_name }}.cv.split import load_competition
-from {{ cookiecutter.module_name }}.cv.fold import build_fold, run_fold
-from {{ cookiecutter.module_name }}.cv.split import folds_path
 from {{ cookiecutter.module_name }}.config.metrics import METRICS
+from {{ cookiecutter.module_name }}.cv.fold import build_fold, run_fold
+from {{ cookiecutter.module_name }}.cv.loop import train
+from {{ cookiecutter.module_name }}.cv.split import folds_path, load_competition
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,8 @@ from lightning.pytorch.callbacks import EarlyStopping
 
 from {{ cookiecutter.module_name }}.config import ConfigError, load_config
 from {{ cookiecutter.module_name }}.config.metrics import METRICS, get_metric
-from {{ cookiecutter.module_name }}.training.schedules import CycleRule, cycle_ends, lr_factor, make_schedule
 from {{ cookiecutter.module_name }}.training.callbacks import CycleStop
+from {{ cookiecutter.module_name }}.training.schedules import CycleRule, cycle_ends, lr_factor, make_schedule
 
 VISION = PROJECT / "configs" / "vision.yaml"
 

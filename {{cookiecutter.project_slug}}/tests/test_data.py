@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 import torch
 
-from {{ cookiecutter.module_name }}.run.errors import DataError
 from {{ cookiecutter.module_name }}.cv.split import load_competition
+from {{ cookiecutter.module_name }}.run.errors import DataError
 from {{ cookiecutter.module_name }}.tasks.vision.data import read_image
 
 
@@ -93,8 +93,8 @@ class Loading:
 
 
 def test_auto_workers_load_slow_data_in_parallel_and_tiny_data_in_the_main_process(cfg, monkeypatch, capsys):
-    from {{ cookiecutter.module_name }}.data import workers
     from {{ cookiecutter.module_name }}.cv.fold_data import FoldDataModule
+    from {{ cookiecutter.module_name }}.data import workers
     from {{ cookiecutter.module_name }}.tasks import get_task
 
     monkeypatch.setattr(workers, "usable_cpus", lambda: 8)

@@ -9,11 +9,11 @@ import pytest
 from conftest import TINY, make_cfg
 
 from baseline import main as baseline_main
-from {{ cookiecutter.module_name }}.run import layout
 from {{ cookiecutter.module_name }}.cv.loop import train
-from {{ cookiecutter.module_name }}.data.tables import read_csv
 from {{ cookiecutter.module_name }}.cv.split import folds_path
+from {{ cookiecutter.module_name }}.data.tables import read_csv
 from {{ cookiecutter.module_name }}.ensemble.report import experiments
+from {{ cookiecutter.module_name }}.run import layout
 
 
 @pytest.fixture(scope="module")

@@ -5,10 +5,9 @@ import pandas as pd
 import pytest
 
 from {{ cookiecutter.module_name }}.config import ConfigError
-from {{ cookiecutter.module_name }}.run.errors import DataError
-from {{ cookiecutter.module_name }}.cv.split import load_competition
-from {{ cookiecutter.module_name }}.cv.split import assign_folds, check_groups, folds_path, make_folds, save_folds
+from {{ cookiecutter.module_name }}.cv.split import assign_folds, check_groups, folds_path, load_competition, make_folds, save_folds
 from {{ cookiecutter.module_name }}.data.problem import Problem
+from {{ cookiecutter.module_name }}.run.errors import DataError
 
 
 def with_cv(cfg, **cv):

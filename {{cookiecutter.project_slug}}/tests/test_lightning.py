@@ -10,15 +10,15 @@ import yaml
 from conftest import PROJECT, TINY, make_cfg
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
-from {{ cookiecutter.module_name }}.training import trainer as trainer_module
 from {{ cookiecutter.module_name }}.config import ConfigError, load_config
+from {{ cookiecutter.module_name }}.cv.fold import build_fold
 from {{ cookiecutter.module_name }}.cv.loop import train
 from {{ cookiecutter.module_name }}.cv.split import load_competition
-from {{ cookiecutter.module_name }}.cv.fold import build_fold
+from {{ cookiecutter.module_name }}.cv.tune import find_batch_size, find_lr
+from {{ cookiecutter.module_name }}.training import trainer as trainer_module
+from {{ cookiecutter.module_name }}.training.finders import steepest_descent
 from {{ cookiecutter.module_name }}.training.loggers import check_loggers
 from {{ cookiecutter.module_name }}.training.trainer import check_hardware, cpu_has_amx
-from {{ cookiecutter.module_name }}.cv.tune import find_batch_size, find_lr
-from {{ cookiecutter.module_name }}.training.finders import steepest_descent
 from train import main
 
 PNG = b"\x89PNG\r\n\x1a\n"

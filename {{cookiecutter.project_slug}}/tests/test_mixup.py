@@ -7,9 +7,9 @@ from conftest import TINY, make_cfg
 from torch import nn
 
 from {{ cookiecutter.module_name }}.cv.loop import train
-from {{ cookiecutter.module_name }}.training.loss import make_loss, make_mixup
 from {{ cookiecutter.module_name }}.data.problem import Problem
 from {{ cookiecutter.module_name }}.tasks import get_task
+from {{ cookiecutter.module_name }}.training.loss import make_loss, make_mixup
 
 DIGITS = Problem("multiclass", ("label",), tuple(range(10)))
 

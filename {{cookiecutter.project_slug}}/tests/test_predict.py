@@ -5,9 +5,8 @@ import pandas as pd
 import pytest
 from conftest import make_cfg
 
-from {{ cookiecutter.module_name }}.run.errors import DataError
 from {{ cookiecutter.module_name }}.cv.split import load_competition
-from {{ cookiecutter.module_name }}.run.errors import UserError
+from {{ cookiecutter.module_name }}.run.errors import DataError, UserError
 from {{ cookiecutter.module_name }}.submission.predict import predict, predict_fold
 from {{ cookiecutter.module_name }}.submission.table import validate_submission
 

@@ -7,8 +7,8 @@ import torch
 from conftest import TINY, make_cfg
 
 from {{ cookiecutter.module_name }}.cv.loop import train
-from {{ cookiecutter.module_name }}.run.errors import DataError
 from {{ cookiecutter.module_name }}.data.problem import Problem
+from {{ cookiecutter.module_name }}.run.errors import DataError
 from {{ cookiecutter.module_name }}.training.loss import make_loss
 
 

@@ -10,15 +10,15 @@ import numpy as np
 import pytest
 from conftest import TINY, make_cfg, needs
 
-from {{ cookiecutter.module_name }}.run import layout
 from {{ cookiecutter.module_name }}.config import ConfigError
+from {{ cookiecutter.module_name }}.cv.fold import build_module_and_data
 from {{ cookiecutter.module_name }}.cv.loop import train
+from {{ cookiecutter.module_name }}.cv.seeds import seed_config
 from {{ cookiecutter.module_name }}.cv.split import load_competition
 from {{ cookiecutter.module_name }}.data.tables import read_csv
+from {{ cookiecutter.module_name }}.run import layout
 from {{ cookiecutter.module_name }}.run.errors import UserError
-from {{ cookiecutter.module_name }}.cv.fold import build_module_and_data
 from {{ cookiecutter.module_name }}.submission.predict import predict
-from {{ cookiecutter.module_name }}.cv.seeds import seed_config
 
 CLASSES = [f"prob_{k}" for k in range(10)]
 

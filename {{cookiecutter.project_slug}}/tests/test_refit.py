@@ -10,15 +10,15 @@ import pytest
 from conftest import make_cfg, needs
 from lightning.pytorch.callbacks import Callback
 
-from {{ cookiecutter.module_name }}.run import layout
 from {{ cookiecutter.module_name }}.config import load_config, save_config
 from {{ cookiecutter.module_name }}.cv.loop import train
-from {{ cookiecutter.module_name }}.cv.split import load_competition
-from {{ cookiecutter.module_name }}.data.tables import read_csv
-from {{ cookiecutter.module_name }}.run.errors import UserError
-from {{ cookiecutter.module_name }}.cv.state import FoldResult
-from {{ cookiecutter.module_name }}.submission.predict import predict, predict_fold
 from {{ cookiecutter.module_name }}.cv.refit import refit_epochs
+from {{ cookiecutter.module_name }}.cv.split import load_competition
+from {{ cookiecutter.module_name }}.cv.state import FoldResult
+from {{ cookiecutter.module_name }}.data.tables import read_csv
+from {{ cookiecutter.module_name }}.run import layout
+from {{ cookiecutter.module_name }}.run.errors import UserError
+from {{ cookiecutter.module_name }}.submission.predict import predict, predict_fold
 
 SHORT = {"max_epochs": 3, "limit_train_batches": 3, "num_sanity_val_steps": 0}
 

@@ -17,16 +17,15 @@ import torch
 from conftest import PROJECT, TINY, make_cfg
 from safetensors.torch import load_file, save_file
 
-from {{ cookiecutter.module_name }}.run.io import write_atomic, write_csv
-from {{ cookiecutter.module_name }}.training.averaging import checkpoint_weights
 from {{ cookiecutter.module_name }}.config import ConfigError, load_config, save_config
 from {{ cookiecutter.module_name }}.cv.loop import train
-from {{ cookiecutter.module_name }}.run.errors import DataError
 from {{ cookiecutter.module_name }}.cv.split import load_competition
-from {{ cookiecutter.module_name }}.submission.predict import load_fold_model, predict
 from {{ cookiecutter.module_name }}.data.problem import Problem
+from {{ cookiecutter.module_name }}.run.errors import DataError, NonFiniteLossError
+from {{ cookiecutter.module_name }}.run.io import write_atomic, write_csv
+from {{ cookiecutter.module_name }}.submission.predict import load_fold_model, predict
+from {{ cookiecutter.module_name }}.training.averaging import checkpoint_weights
 from {{ cookiecutter.module_name }}.training.checkpoints import AtomicCheckpointIO
-from {{ cookiecutter.module_name }}.run.errors import NonFiniteLossError
 
 
 def test_each_row_of_the_troubleshooting_table_names_its_test():

@@ -1,5 +1,5 @@
-"""What a CV run leaves to look at: pictures of the OOF, each fold's provenance, and the report that compares experiments
-(report.py, with the endgame: its tests skip once src/<package>/ensemble/ is removed)."""
+"""What a CV run leaves to look at: pictures of the OOF, each fold's provenance, and the report that compares
+experiments (report.py, with the endgame: its tests skip once src/<package>/ensemble/ is removed)."""
 
 import json
 import shutil
@@ -13,11 +13,11 @@ import pytest
 from conftest import TINY, make_cfg, needs
 from PIL import Image
 
-from {{ cookiecutter.module_name }}.run import provenance
-from {{ cookiecutter.module_name }}.cv.loop import train
 from {{ cookiecutter.module_name }}.cv.fold import start_fold_dir
+from {{ cookiecutter.module_name }}.cv.loop import train
 from {{ cookiecutter.module_name }}.cv.plots import save_oof_plots
 from {{ cookiecutter.module_name }}.data.problem import Problem
+from {{ cookiecutter.module_name }}.run import provenance
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -81,8 +81,6 @@ def test_each_problem_gets_its_plots(kind, files, tmp_path):
 @needs("ensemble")
 def test_the_report_lists_experiments_best_first_with_their_tricks(two_runs, capsys):
     from report import main as report_main
-    from {{ cookiecutter.module_name }}.ensemble import report
-    from {{ cookiecutter.module_name }}.ensemble.report import experiments
 
     first, second = two_runs
     table = report_main(["--output_dir", first[0].output_dir, "--competition", ""])  # not asking Kaggle
@@ -97,11 +95,9 @@ def test_the_report_lists_experiments_best_first_with_their_tricks(two_runs, cap
 
 @needs("ensemble")
 def test_a_lower_is_better_metric_ranks_the_lowest_first(two_runs, tmp_path):
-    from report import main as report_main
-    from {{ cookiecutter.module_name }}.ensemble import report
-    from {{ cookiecutter.module_name }}.ensemble.report import experiments
-
     import shutil
+
+    from {{ cookiecutter.module_name }}.ensemble.report import experiments
 
     for (cfg, _), cv in zip(two_runs, (0.3, 0.2), strict=True):
         folder = tmp_path / cfg.experiment
@@ -115,9 +111,8 @@ def test_a_lower_is_better_metric_ranks_the_lowest_first(two_runs, tmp_path):
 
 @needs("ensemble")
 def test_the_report_puts_the_best_public_score_beside_each_submitted_cv(two_runs, monkeypatch, capsys):
-    from report import main as report_main
     from {{ cookiecutter.module_name }}.ensemble import report
-    from {{ cookiecutter.module_name }}.ensemble.report import experiments
+    from report import main as report_main
 
     asked = []
     lb = {"longer": [0.5, 0.75], "someone else's": [0.99]}
@@ -176,8 +171,8 @@ def test_each_fold_records_its_commit_libraries_and_config_changes(tiny, tmp_pat
 
 @needs("ensemble")
 def test_folds_from_different_code_show_in_the_report_and_its_details(tiny, tmp_path, monkeypatch, capsys):
-    from report import main as report_main
     from {{ cookiecutter.module_name }}.ensemble import report
+    from report import main as report_main
 
     cfg, first, second = folds_from_three_commits(tiny, *git_project(tmp_path, monkeypatch))
     assert report.commits(cfg.experiment_dir) == ", ".join(sorted([first[:7], f"{first[:7]}+", second[:7]]))

@@ -12,14 +12,14 @@ import pytest
 from conftest import TINY, make_cfg, needs, predict_from_bundle
 from lightning.pytorch.callbacks import Callback
 
-from {{ cookiecutter.module_name }}.run import layout
 from {{ cookiecutter.module_name }}.config import ConfigError, load_config
-from {{ cookiecutter.module_name }}.cv.loop import train
-from {{ cookiecutter.module_name }}.data.tables import read_csv
-from {{ cookiecutter.module_name }}.cv.split import folds_path
-from {{ cookiecutter.module_name }}.submission.predict import predict
 from {{ cookiecutter.module_name }}.config.metrics import get_metric
+from {{ cookiecutter.module_name }}.cv.loop import train
 from {{ cookiecutter.module_name }}.cv.seeds import seed_config
+from {{ cookiecutter.module_name }}.cv.split import folds_path
+from {{ cookiecutter.module_name }}.data.tables import read_csv
+from {{ cookiecutter.module_name }}.run import layout
+from {{ cookiecutter.module_name }}.submission.predict import predict
 from train import parse_seeds
 
 CLASSES = [f"prob_{k}" for k in range(10)]

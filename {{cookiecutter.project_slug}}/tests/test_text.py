@@ -12,12 +12,12 @@ import torch
 from conftest import PROJECT, needs, notebook_text, predict_from_bundle, run_eda
 
 from {{ cookiecutter.module_name }}.config import ConfigError, load_config
-from {{ cookiecutter.module_name }}.cv.loop import train
-from {{ cookiecutter.module_name }}.run.errors import DataError
-from {{ cookiecutter.module_name }}.cv.split import load_competition
-from {{ cookiecutter.module_name }}.cv.fold_data import FoldDataModule
-from {{ cookiecutter.module_name }}.data.demo import tiny_t5_config, train_tokenizer, write_docstrings
 from {{ cookiecutter.module_name }}.cv.fold import build_fold, build_module_and_data
+from {{ cookiecutter.module_name }}.cv.fold_data import FoldDataModule
+from {{ cookiecutter.module_name }}.cv.loop import train
+from {{ cookiecutter.module_name }}.cv.split import load_competition
+from {{ cookiecutter.module_name }}.data.demo import tiny_t5_config, train_tokenizer, write_docstrings
+from {{ cookiecutter.module_name }}.run.errors import DataError
 from {{ cookiecutter.module_name }}.submission.predict import load_fold_model, predict
 from {{ cookiecutter.module_name }}.tasks import get_task
 from {{ cookiecutter.module_name }}.tasks.text.models import Text2TextModel, TextModel
@@ -221,7 +221,7 @@ def test_mixup_mixes_pooled_features_and_targets_with_one_lambda(cfg):
     module.net.eval()  # no dropout: the features of two passes are equal
     batch = next(iter(data.train_dataloader()))
     np.random.seed(3)
-    outputs, targets = module.mixed(batch)
+    outputs, targets = module.mix(batch)
     np.random.seed(3)
     np.random.rand()  # the draw deciding whether to mix (prob 1)
     lam = np.random.beta(0.4, 0.4)

@@ -7,9 +7,9 @@ from dataclasses import replace
 import pandas as pd
 from conftest import PROJECT
 
+from {{ cookiecutter.module_name }}.config.metrics import get_metric
 from {{ cookiecutter.module_name }}.cv.loop import train
 from {{ cookiecutter.module_name }}.cv.split import folds_path
-from {{ cookiecutter.module_name }}.config.metrics import get_metric
 
 
 def test_fold_trains_and_writes_its_oof_and_score(cfg):

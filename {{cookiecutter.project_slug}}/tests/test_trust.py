@@ -1,7 +1,6 @@
 """Trust on data the project was not built for: ids and labels kept as the competition's strings, one error
 path (exit code 2, one line, nothing written), nothing lost or mixed, config values and names kept as data."""
 
-import ast
 import json
 import os
 import shutil
@@ -21,10 +20,11 @@ from conftest import PROJECT, exits_with_one_line
 
 import predict as predict_script
 import train as train_script
-from {{ cookiecutter.module_name }}.run import cli
-from {{ cookiecutter.module_name }}.cv import loop as cv, fold, oof
-from {{ cookiecutter.module_name }}.run.errors import ConfigError, DataError, UserError
+from {{ cookiecutter.module_name }}.cv import fold, oof
+from {{ cookiecutter.module_name }}.cv import loop as cv
 from {{ cookiecutter.module_name }}.cv.split import folds_path
+from {{ cookiecutter.module_name }}.run import cli
+from {{ cookiecutter.module_name }}.run.errors import ConfigError, DataError, UserError
 from {{ cookiecutter.module_name }}.submission.predict import predict
 
 SHORT = ["--cv.n_folds", "2", "--trainer.max_epochs", "1", "--trainer.limit_train_batches", "3"]
@@ -278,7 +278,7 @@ def holder(lock: Path) -> subprocess.Popen:
     """Another process that holds a fold's lock until it is killed."""
     code = (
         "import sys, time; sys.path.insert(0, 'src')\n"
-        "from {{ cookiecutter.module_name }}.lock import exclusive\n"
+        "from {{ cookiecutter.module_name }}.cv.lock import exclusive\n"
         f"with exclusive(__import__('pathlib').Path({str(lock)!r}), 'fold 0'):\n"
         "    print('held', flush=True); time.sleep(120)\n"
     )

@@ -10,9 +10,9 @@ from conftest import TINY, make_cfg
 from safetensors.torch import load_file, save_file
 
 from {{ cookiecutter.module_name }}.config import ConfigError
+from {{ cookiecutter.module_name }}.cv.fold import build_fold
 from {{ cookiecutter.module_name }}.cv.loop import train
 from {{ cookiecutter.module_name }}.cv.split import load_competition
-from {{ cookiecutter.module_name }}.cv.fold import build_fold
 from {{ cookiecutter.module_name }}.tasks.vision.data import build_transforms
 from {{ cookiecutter.module_name }}.tasks.vision.device_augment import augment
 from {{ cookiecutter.module_name }}.tasks.vision.models import ImageModel
