@@ -181,27 +181,13 @@ def test_baked_project_is_ruff_clean(baked, tmp_path):
         assert done.returncode == 0, done.stdout + done.stderr
 
 
-# What each bake's own suite runs here: every test runs in the both bake. A vision bake is the both bake
-# less the NLP files (and notebook cells): every test module is imported, and the tests of the entry
-# points, the config, the images and the notebook run. An nlp bake differs from the both bake only in its
-# default config: the tests of the texts, the config and the sweep. Tests that start processes of their
-# own (DDP, parallel folds, the Kaggle bundle, a killed fold) run in the both bake. Each bake checks that its
-# README's troubleshooting table names tests it has.
-VISION = [
-    "test_config.py",
-    "test_train.py",
-    "test_predict.py",
-    "test_vision.py",
-    "test_cache.py",
-    "test_eda.py",
-    "test_shape.py",
-]
+# What each bake's own suite runs here: every test runs in the both bake. A vision bake is the both bake less the
+# NLP files (and notebook cells), an nlp bake the both bake with another default config: each imports every test
+# module, and runs the tests of what differs in it (its default config, its notebook, its README's map and
+# tables, the sweep's config); test_cli_bake_then_cross_validate_and_predict_offline trains and predicts in each.
 TABLE = "tests/test_reliability.py::test_each_row_of_the_troubleshooting_table_names_its_test"
-SUITES = {
-    "vision": ["-m", "not slow", *(f"tests/{name}" for name in VISION), TABLE],
-    "nlp": ["-m", "not slow", *(f"tests/test_{name}.py" for name in ("config", "text", "scale", "shape")), TABLE],
-    "both": [],
-}
+OWN = ["-m", "not slow", "tests/test_config.py", "tests/test_shape.py", TABLE]
+SUITES = {"vision": [*OWN, "tests/test_eda.py"], "nlp": [*OWN, "tests/test_scale.py"], "both": []}
 
 
 def test_baked_project_tests_pass(baked, tmp_path):

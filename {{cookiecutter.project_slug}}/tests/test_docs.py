@@ -16,14 +16,28 @@ from pathlib import Path
 import pytest
 from conftest import PROJECT, outputs_and_caches
 
-PAGES = [PROJECT / "README.md", *(PROJECT / "docs" / f"{page}.md" for page in (
-    "cv", "data", "tricks", "endgame", "kaggle", "scale-out", "bench", "troubleshooting", "nlp"
-))]
+PAGES = [
+    PROJECT / "README.md",
+    *(
+        PROJECT / "docs" / f"{page}.md"
+        for page in ("cv", "data", "tricks", "endgame", "kaggle", "scale-out", "bench", "troubleshooting", "nlp")
+    ),
+]
 SCRIPTS = ("train", "predict", "baseline", "blend", "bundle", "report", "bench")
 # Shorter runs of the same commands: each command's own flags come after these, and win.
 FAST = {
-    "train": ["--cv.n_folds", "2", "--trainer.max_epochs", "2", "--trainer.limit_train_batches", "2",
-              "--trainer.limit_val_batches", "1", "--optim.lr", "0.003"],
+    "train": [
+        "--cv.n_folds",
+        "2",
+        "--trainer.max_epochs",
+        "2",
+        "--trainer.limit_train_batches",
+        "2",
+        "--trainer.limit_val_batches",
+        "1",
+        "--optim.lr",
+        "0.003",
+    ],
     "bench": ["--steps", "4", "--repeats", "1", "--warmup", "1", "--sizes", ""],
 }
 QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
@@ -39,13 +53,18 @@ PLACEHOLDERS = {
 ELSEWHERE = {
     "python train.py --fold 0 --find-lr": "test_lightning.py::test_find_lr_apply_trains_the_fold_with_the_suggestion",
     "python scripts/parallel_folds.py": "test_scale.py::test_folds_run_in_parallel_then_merge_into_one_cv",
-    "python bench.py --trainer.precision bf16-mixed": "test_bench.py::test_the_gpu_path_trains_in_bf16_channels_last_compiled",
+    "python bench.py --trainer.precision bf16-mixed": (
+        "test_bench.py::test_the_gpu_path_trains_in_bf16_channels_last_compiled"  # on a GPU machine
+    ),
     "make test": "the template's CI, which runs make test in each baked project",
     "make setup": "the template's CI, which sets a baked project up from its uv.lock",
     "kaggle ": "the Kaggle CLI itself; make download, submit, upload and submit-code call it (the template's tests)",
     "!cd /kaggle/input": "conftest.py::predict_from_bundle",  # as a notebook runs a bundle's predict.py
     "mkdir -p outputs/slurm && sbatch": "SLURM; scripts/slurm_folds.sbatch runs train.py --fold $SLURM_ARRAY_TASK_ID",
-    "wandb sweep": "W&B's agent; test_cv.py::test_a_sweep_trial_trains_each_fold_in_its_own_run_and_reports_the_cv_to_the_trial",
+    "wandb sweep": (
+        "W&B's agent, as in "
+        "test_cv.py::test_a_sweep_trial_trains_each_fold_in_its_own_run_and_reports_the_cv_to_the_trial"
+    ),
     "rm -r ": "test_shape.py::test_nothing_left_behind_imports_a_removed_part",
 }
 
@@ -118,8 +137,12 @@ def run_script(command: str, capsys) -> None:
 
 def run_make(command: str) -> None:
     """A make target as `make -n` expands it: the target exists and its recipe names files that exist."""
-    done = subprocess.run(["make", "-n", "--no-print-directory", *shlex.split(command)[1:]], capture_output=True,
-                          text=True, env={**os.environ, "MAKEFLAGS": ""})
+    done = subprocess.run(
+        ["make", "-n", "--no-print-directory", *shlex.split(command)[1:]],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MAKEFLAGS": ""},
+    )
     assert done.returncode == 0, f"{command}: {done.stderr[-1000:]}"
     scripts = set(re.findall(r"\b(\w+\.py)\b", done.stdout))
     assert all(Path(script).exists() or Path("scripts", script).exists() for script in scripts), done.stdout
