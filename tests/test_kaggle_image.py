@@ -37,9 +37,9 @@ import numpy as np
 import torch
 sys.path.insert(0, "src")
 from kaggle_baseline.config import load_config
-from kaggle_baseline.data.competition import load_competition
-from kaggle_baseline.fold_state import trained_folds
-from kaggle_baseline.inference import predict_fold
+from kaggle_baseline.cv.split import load_competition
+from kaggle_baseline.cv.state import trained_folds
+from kaggle_baseline.submission.predict import predict_fold
 cfg = load_config(sys.argv[1], ["--data.dir", sys.argv[2]])
 competition = load_competition(cfg, folds=False)
 folds = trained_folds(cfg)
