@@ -4,12 +4,18 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 TASKS = json.loads((TEMPLATE / "cookiecutter.json").read_text())["task"]
+PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+# The both bake's own suite is by far the longest test, and keeps about one and a half of the two cores busy: it
+# starts in the background once collected, beside the other tests, and its test waits for it (suite_beside).
+BESIDE = "test_baked_project_tests_pass[both]"
+_beside: dict[str, tuple[subprocess.Popen, Path]] = {}
 
 
 def offline_env(tmp_path: Path) -> dict[str, str]:
@@ -42,3 +48,30 @@ def baked(request, cookies):
     result = cookies.bake(extra_context={"task": request.param})
     assert result.exit_code == 0, result.exception
     return result
+
+
+def pytest_collection_finish(session):
+    if session.config.option.collectonly or not any(item.name == BESIDE for item in session.items):
+        return
+    from cookiecutter.main import cookiecutter
+
+    folder = Path(tempfile.mkdtemp(prefix="both-suite-"))
+    project = cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(folder), extra_context={"task": "both"})
+    log = folder / "suite.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            PYTEST, cwd=project, env=offline_env(folder), stdout=out, stderr=subprocess.STDOUT, text=True
+        )
+    _beside["both"] = (process, log)
+
+
+def pytest_sessionfinish(session):
+    for process, _ in _beside.values():
+        if process.poll() is None:
+            process.kill()
+
+
+def suite_beside(task: str) -> subprocess.CompletedProcess:
+    """The outcome of the `task` bake's whole suite, started in the background when it was collected."""
+    process, log = _beside[task]
+    return subprocess.CompletedProcess(process.args, process.wait(), stdout=log.read_text(), stderr="")

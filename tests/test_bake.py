@@ -6,9 +6,8 @@ import sys
 import tomllib
 from pathlib import Path
 
-import pandas as pd
 import pytest
-from conftest import TEMPLATE, run
+from conftest import PYTEST, TEMPLATE, run, suite_beside
 
 # Jinja leaves "{{", "{%", "%}" or a spaced " }}"; formatted Python never puts a space before "}}".
 UNRENDERED = re.compile(r"{{|{%|%}|\s}}")
@@ -184,58 +183,21 @@ def test_baked_project_is_ruff_clean(baked, tmp_path):
 # What each bake's own suite runs here: every test runs in the both bake. A vision bake is the both bake less the
 # NLP files (and notebook cells), an nlp bake the both bake with another default config: each imports every test
 # module, and runs the tests of what differs in it (its default config, its notebook, its README's map and
-# tables, the sweep's config); test_cli_bake_then_cross_validate_and_predict_offline trains and predicts in each.
+# tables, the sweep's config); test_kaggle_image.py trains, predicts and bundles in each from the command line.
 TABLE = "tests/test_reliability.py::test_each_row_of_the_troubleshooting_table_names_its_test"
 OWN = ["-m", "not slow", "tests/test_config.py", "tests/test_shape.py", TABLE]
-SUITES = {"vision": [*OWN, "tests/test_eda.py"], "nlp": [*OWN, "tests/test_scale.py"], "both": []}
+SUITES = {"vision": [*OWN, "tests/test_eda.py"], "nlp": [*OWN, "tests/test_scale.py"]}
 
 
 def test_baked_project_tests_pass(baked, tmp_path):
-    """Its own suite, including a real fold on the demo data, on CPU and offline."""
-    pytest = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-    collected = run([*pytest, "--collect-only"], baked.project_path, tmp_path)
+    """Its own suite, including a real fold on the demo data, on CPU and offline (the both bake's whole suite ran
+    in the background meanwhile: conftest.py)."""
+    collected = run([*PYTEST, "--collect-only"], baked.project_path, tmp_path)
     assert collected.returncode == 0, collected.stdout[-3000:]  # every test module imports
-    done = run([*pytest, *SUITES[baked.context["task"]]], baked.project_path, tmp_path)
-    assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-3000:]
+    task = baked.context["task"]
+    done = suite_beside(task) if task == "both" else run([*PYTEST, *SUITES[task]], baked.project_path, tmp_path)
+    assert done.returncode == 0, done.stdout[-8000:] + done.stderr[-3000:]
     assert re.search(r"\d+ passed", done.stdout)
-
-
-DEMOS = {  # task: (the config train.py is given, experiment, demo competition, a column of its submission)
-    "vision": ([], "vision_baseline", "digits", "label"),
-    "nlp": (["--config", "configs/nlp.yaml"], "nlp_baseline", "docstrings", "library"),
-}
-
-
-@pytest.mark.parametrize("task", DEMOS)
-def test_cli_bake_then_cross_validate_and_predict_offline(task, tmp_path):
-    """What the READMEs promise: `cookiecutter <repo> --no-input`, `train.py --fold all`, `predict.py`."""
-    cookiecutter = Path(sys.executable).parent / "cookiecutter"
-    done = subprocess.run(
-        [str(cookiecutter), "--no-input", "-o", str(tmp_path), str(TEMPLATE), f"task={task}"],
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stderr
-    assert "make setup" in done.stdout  # the post-generation hook's next steps
-    project = tmp_path / "kaggle-baseline"
-    config, experiment, demo, target = DEMOS[task]
-    short = [*config, "--trainer.max_epochs", "1", "--trainer.limit_train_batches", "3", "--cv.n_folds", "2"]
-    done = run([sys.executable, "train.py", "--fold", "all", *short], project, tmp_path)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "fold 1: accuracy = " in done.stdout and "CV " in done.stdout
-
-    outputs, data = project / "outputs" / experiment, project / "data" / "demo" / demo
-    assert len(pd.read_csv(outputs / "oof.csv")) == len(pd.read_csv(data / "train.csv"))
-    assert {"metric", "folds", "cv"} <= json.loads((outputs / "cv.json").read_text()).keys()
-
-    done = run([sys.executable, "predict.py"], project, tmp_path)  # the task's config by default
-    assert done.returncode == 0, done.stderr[-3000:]
-    submission = pd.read_csv(outputs / "submission.csv")
-    sample = pd.read_csv(data / "sample_submission.csv")
-    assert list(submission.columns) == ["id", target] == list(sample.columns) and submission["id"].equals(sample["id"])
-
-    done = run([sys.executable, "train.py", "--fold", "all", *short], project, tmp_path)
-    assert done.returncode == 0 and done.stdout.count("skipped") == 2
 
 
 def test_gitignore_keeps_every_project_file(baked, tmp_path):

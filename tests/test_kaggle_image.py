@@ -1,7 +1,9 @@
-"""The Kaggle bundle predicts in a stand-in for Kaggle's notebook image: other versions of torch, timm and
-transformers than the project's pins, no omegaconf, another safetensors, and no package index, only the
-bundle's own wheels; and its predictions are the project's, within float tolerance."""
+"""From the command line to Kaggle, as the READMEs promise: `cookiecutter <repo> --no-input`, `train.py --fold all`,
+`predict.py`, `bundle.py`; then the bundle predicts in a stand-in for Kaggle's notebook image: other versions of
+torch, timm and transformers than the project's pins, no omegaconf, another safetensors, and no package index,
+only the bundle's own wheels; and its predictions are the project's, within float tolerance."""
 
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -26,9 +28,9 @@ IMAGE = [
     "pyyaml",
     "pip",
 ]
-TASKS = {  # task: (train.py's config flags, experiment)
-    "vision": ([], "vision_baseline"),
-    "nlp": (["--config", "configs/nlp.yaml"], "nlp_baseline"),
+TASKS = {  # task: (train.py's config flags, experiment, demo competition, a column of its submission)
+    "vision": ([], "vision_baseline", "digits", "label"),
+    "nlp": (["--config", "configs/nlp.yaml"], "nlp_baseline", "docstrings", "library"),
 }
 # The fold-averaged test predictions, before any label is chosen, from the bundle's folder.
 PREDICTIONS = """
@@ -68,28 +70,47 @@ def image(fresh_image) -> Iterator[Path]:
     subprocess.run([UV, "pip", "sync", "--quiet", "--python", str(python), str(frozen)], check=True)
 
 
-@pytest.mark.parametrize("task", TASKS)
-def test_the_bundle_predicts_with_the_images_libraries_and_its_own_wheels(task, image, tmp_path):
-    subprocess.run(
-        [
-            str(Path(sys.executable).with_name("cookiecutter")),
-            "--no-input",
-            "-o",
-            str(tmp_path),
-            str(TEMPLATE),
-            f"task={task}",
-        ],
-        check=True,
+def cross_validate_and_predict(task: str, tmp_path: Path) -> Path:
+    """`cookiecutter <repo> --no-input`, `train.py --fold all` (twice: the rerun skips the finished folds) and
+    `predict.py` with the task's config by default, each checked as a competitor reads its output."""
+    cookiecutter = Path(sys.executable).parent / "cookiecutter"
+    done = subprocess.run(
+        [str(cookiecutter), "--no-input", "-o", str(tmp_path), str(TEMPLATE), f"task={task}"],
         capture_output=True,
+        text=True,
     )
+    assert done.returncode == 0, done.stderr
+    assert "make setup" in done.stdout  # the post-generation hook's next steps
     project = tmp_path / "kaggle-baseline"
-    config, experiment = TASKS[task]
-    short = ["--trainer.max_epochs", "1", "--trainer.limit_train_batches", "3", "--cv.n_folds", "2"]
-    for command in (["train.py", "--fold", "all", *config, *short], ["predict.py", *config], ["bundle.py", *config]):
-        done = run([sys.executable, *command], project, tmp_path)
-        assert done.returncode == 0, done.stderr[-3000:]
+    config, experiment, demo, target = TASKS[task]
+    short = [*config, "--trainer.max_epochs", "1", "--trainer.limit_train_batches", "3", "--cv.n_folds", "2"]
+    done = run([sys.executable, "train.py", "--fold", "all", *short], project, tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "fold 1: accuracy = " in done.stdout and "CV " in done.stdout
+
+    outputs, data = project / "outputs" / experiment, project / "data" / "demo" / demo
+    assert len(pd.read_csv(outputs / "oof.csv")) == len(pd.read_csv(data / "train.csv"))
+    assert {"metric", "folds", "cv"} <= json.loads((outputs / "cv.json").read_text()).keys()
+
+    done = run([sys.executable, "predict.py"], project, tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    submission = pd.read_csv(outputs / "submission.csv")
+    sample = pd.read_csv(data / "sample_submission.csv")
+    assert list(submission.columns) == ["id", target] == list(sample.columns) and submission["id"].equals(sample["id"])
+
+    done = run([sys.executable, "train.py", "--fold", "all", *short], project, tmp_path)
+    assert done.returncode == 0 and done.stdout.count("skipped") == 2
+    return project
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_a_cli_bake_cross_validates_predicts_and_its_bundle_predicts_in_the_kaggle_image(task, image, tmp_path):
+    project = cross_validate_and_predict(task, tmp_path)
+    config, experiment, demo, _ = TASKS[task]
+    done = run([sys.executable, "bundle.py", *config], project, tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
     bundle = project / "bundles" / experiment
-    data = project / "data" / "demo" / ("digits" if task == "vision" else "docstrings")
+    data = project / "data" / "demo" / demo
     in_image = run([str(image), "-c", "import omegaconf"], bundle, tmp_path)
     assert in_image.returncode != 0  # the image lacks it: the bundle's wheels bring it
 

@@ -178,9 +178,8 @@ def test_train_and_predict_and_their_tests_work_with_every_part_removed(tmp_path
     for paths in removals().values():
         for path in paths:
             (shutil.rmtree if (project / path).is_dir() else Path.unlink)(project / path)
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_train.py"]
-    done = subprocess.run([*command, "tests/test_predict.py"], cwd=project, capture_output=True, text=True)
+    # Every test module left is collected (a collection error fails the run), and train's and predict's tests run.
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "test_train.py or test_predict.py"]
+    done = subprocess.run(command, cwd=project, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-3000:]
-    collected = subprocess.run([*command[:-1], "--collect-only"], cwd=project, capture_output=True, text=True)
-    assert collected.returncode == 0, collected.stdout[-3000:]  # every test module left still imports
-    assert re.search(r"\d+ passed", done.stdout)
+    assert re.search(r"\d+ passed, \d+ deselected", done.stdout), done.stdout[-3000:]
