@@ -50,9 +50,9 @@ class DataConfig:
     # train_transforms only needs to bring every image to one size.
     device_augment: list[str] = field(default_factory=list)
     device_crop_scale: list[float] = field(default_factory=lambda: [0.25, 1.0])
-    # Rows whose image is missing or unreadable, or whose text is empty: false refuses them, naming the
-    # first; true leaves such training rows out and predicts such test rows from a blank input, printing
-    # the count. Reads every image once to find the unreadable ones.
+    # Rows whose image is missing, empty, cut short or unreadable, or whose text is empty: false refuses them,
+    # naming the first; true leaves such training rows out (counted in the log and in cv.json's left_out_rows)
+    # and predicts such test rows from a blank input. Reads every image once to find the unreadable ones.
     skip_bad_rows: bool = False
     # Pseudo-labels (pseudo.py): the name of a finished experiment under output_dir whose test predictions
     # label the test rows, added to the training part of every fold (fold k's from its fold-k models); the

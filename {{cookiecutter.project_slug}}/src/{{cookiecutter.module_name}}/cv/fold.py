@@ -15,13 +15,12 @@ import numpy as np
 import torch
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.utilities import rank_zero_only
-from safetensors.torch import save_model
 
 from ..config import Config, ConfigError, changes_from_shipped, save_config
 from ..data.competition import Competition
 from ..run import layout
 from ..run.errors import DataError, NonFiniteLossError
-from ..run.io import write_atomic, write_csv
+from ..run.io import write_csv, write_weights
 from ..run.provenance import write_provenance
 from ..tasks import get_task
 from ..training.averaging import (
@@ -154,9 +153,8 @@ def write_fold(cfg: Config, competition: Competition, fold: int, run: FoldRun) -
         raise ConfigError(f"fold {fold} saved no checkpoint: was validation skipped (trainer.limit_val_batches)?")
     predictions, weights = fold_predictions(cfg, *run)
     run.module.load_state_dict(weights)
-    # save_model stores tied weights (T5's embeddings) once and channels_last weights contiguously.
     metadata = get_task(cfg).net_metadata(cfg, problem)
-    write_atomic(out / layout.WEIGHTS, lambda tmp: save_model(run.module.net, str(tmp), metadata))
+    write_weights(run.module.net, out / layout.WEIGHTS, metadata)
     targets, scores = problem.encode(run.data.valid_rows), {}
     for variant, preds in predictions.items():
         scores[variant] = value = run.module.metric(targets, preds, problem.kind)

@@ -110,6 +110,8 @@ def merge_oof(cfg: Config, competition: Competition) -> dict | None:
         "mean": float(np.mean(scores)),
         "std": float(np.std(scores)),
         "n_rows": len(oof),
+        # Training rows whose input did not read, left out with data.skip_bad_rows: the OOF and the CV lack them.
+        "left_out_rows": 0 if competition.folds is None else len(competition.folds) - len(competition.train),
         "tta": cfg.tta.views,
         "weights": results[0].weights,
     }

@@ -14,13 +14,12 @@ from contextlib import ExitStack
 from dataclasses import replace
 
 from lightning.pytorch.callbacks import Callback
-from safetensors.torch import save_model
 
 from ..config import Config
 from ..data.competition import Competition
 from ..run import layout
 from ..run.errors import UserError
-from ..run.io import write_atomic, write_json
+from ..run.io import write_json, write_weights
 from ..tasks import get_task
 from ..training.averaging import averaged_weights, has_batchnorm, recalibrate_batchnorm, weights_used
 from ..training.loggers import finish_wandb_run, make_loggers
@@ -106,7 +105,7 @@ def write_refit(cfg: Config, competition: Competition, run: FoldRun, epochs: int
         if has_batchnorm(run.module):
             recalibrate_batchnorm(run.module, run.data.train_dataloader(), run.trainer.strategy.root_device)
     metadata = get_task(cfg).net_metadata(cfg, competition.problem)
-    write_atomic(out / layout.WEIGHTS, lambda tmp: save_model(run.module.net, str(tmp), metadata))
+    write_weights(run.module.net, out / layout.WEIGHTS, metadata)
     info = {
         "epochs": epochs,
         "folds_epochs": of_folds,

@@ -13,9 +13,11 @@ import errno
 import functools
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 from .errors import NonFiniteLossError, UserError
+from .io import REFUSED, free_bytes, megabytes, refusal
 
 F = TypeVar("F", bound=Callable)
 # What the machine, not the code, refuses: the path is the user's to fix.
@@ -49,7 +51,10 @@ def entry(main: F) -> F:
         except OSError as error:
             if error.errno not in ENVIRONMENT:
                 raise
-            fail(2, f"{error.filename or 'a file'}: {error.strerror} (check the folder's permissions and free space)")
+            if error.errno in REFUSED and error.filename:
+                fail(2, refusal(Path(error.filename), error, None))
+            free = megabytes(free_bytes(Path.cwd()))
+            fail(2, f"{error.filename or 'a write'}: {error.strerror} (check the permissions; {free} free here)")
         except KeyboardInterrupt:
             fail(130, "interrupted; an unfinished fold continues from its last checkpoint with --resume")
 

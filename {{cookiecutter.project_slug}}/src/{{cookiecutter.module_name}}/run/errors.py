@@ -17,5 +17,9 @@ class DataError(UserError):
     """Data that cannot serve the config as it stands; the message names the file, column or row."""
 
 
+class DiskError(UserError):
+    """A write the machine refused (a full disk, a read-only folder, a permission); the message names the path."""
+
+
 class NonFiniteLossError(FloatingPointError):
     """The training loss became NaN or infinite; raised before it could reach the weights."""

@@ -36,12 +36,13 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         self.raise_failed()
         path, at, previous = Path(path), (checkpoint.get("epoch"), checkpoint.get("global_step")), self.previous
         if previous and previous[0] == at and None not in at and previous[1] != path:
-            write = partial(link_or_copy, previous[1])
+            write, needed = partial(link_or_copy, previous[1]), None
         else:  # a copy taken now: training goes on changing the weights and the optimizer state in place
-            write = partial(torch.save, on_cpu(checkpoint))
+            copied = on_cpu(checkpoint)
+            write, needed = partial(save, copied), tensor_bytes(copied)
         self.previous = (at, path)
         self.writer = self.writer or ThreadPoolExecutor(max_workers=1, thread_name_prefix="checkpoint")
-        self.pending.append(self.writer.submit(write_atomic, path, write, umask()))
+        self.pending.append(self.writer.submit(write_atomic, path, write, umask(), needed))
 
     def raise_failed(self) -> None:
         """Raise the error of a write that failed (a full disk) at the next call, not never."""
@@ -87,6 +88,20 @@ def on_cpu(value):
         items = [on_cpu(item) for item in value]
         return type(value)(*items) if hasattr(value, "_fields") else type(value)(items)
     return value
+
+
+def save(checkpoint: dict, tmp: Path) -> None:
+    """torch.save through a Python file: a full disk is then an OSError naming its errno, where torch's own
+    writer to a path says only 'unexpected pos'."""
+    with open(tmp, "wb") as file:
+        torch.save(checkpoint, file)
+
+
+def tensor_bytes(value) -> int:
+    if isinstance(value, torch.Tensor):
+        return value.nbytes
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list | tuple) else ()
+    return sum(tensor_bytes(item) for item in items)
 
 
 def link_or_copy(source: Path, tmp: Path) -> None:

@@ -19,13 +19,13 @@ from .cache import open_cache
 from .data import (
     FLOOR_SIDE,
     ImageDataset,
-    bad_images,
     config_transforms,
     floor_pixels,
     image_paths,
     seed_worker,
     thumbnail,
 )
+from .files import bad_images
 from .models import INPUT_KEYS, ImageModel, check_model
 from .tta import tta_predict
 

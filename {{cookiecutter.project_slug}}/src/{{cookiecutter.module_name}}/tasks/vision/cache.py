@@ -2,8 +2,9 @@
 fold and experiment reuses, so augmentation starts from pixels in memory instead of a JPEG.
 
 <cache dir>/images-<key>.npy holds [rows, side, side, channels] uint8 for every row of train.csv,
-and images-<key>-ok.npy which rows decoded. The key hashes each image file's path, size and modification time,
-the side and the channels: a changed file, size or channel count makes a new cache (delete old ones by hand).
+and images-<key>-ok.npy which rows decoded. The key hashes each image file's path, size, modification and change
+times, the side and the channels: a changed file, size or channel count makes a new cache (delete old ones by
+hand).
 The side is 8/7 of data.image_size (256 for 224), so random crops keep pixels to take; images are resized to
 a square, as the default pipeline's Resize does. Disk: rows x side x side x channels bytes (20,000 RGB
 images at 224 px: 3.9 GB).
@@ -11,6 +12,7 @@ images at 224 px: 3.9 GB).
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
@@ -25,6 +27,7 @@ from ...config import Config
 from ...data.tables import read_csv
 from ...run import layout
 from ...run.errors import DataError
+from ...run.io import refused_writes
 from .data import image_paths, read_image
 
 VERSION = 1  # of the cache's layout: a new version makes new caches
@@ -40,7 +43,9 @@ def cache_key(paths: list[Path], side: int, channels: int) -> str:
     for path in paths:
         try:
             stat = path.stat()
-            digest.update(f"\n{path}\t{stat.st_size}\t{stat.st_mtime_ns}".encode())
+            # ctime too, as git's index does: a copy that keeps times (cp -p, rsync -a, unzip) can change the
+            # pixels and keep the size and the mtime, but no copy can set the ctime back.
+            digest.update(f"\n{path}\t{stat.st_size}\t{stat.st_mtime_ns}\t{stat.st_ctime_ns}".encode())
         except OSError:
             digest.update(f"\n{path}\tmissing".encode())
     return digest.hexdigest()[:16]
@@ -58,20 +63,40 @@ def decode(path: Path, side: int, channels: int) -> np.ndarray | None:
 def build(paths: list[Path], side: int, channels: int, target: Path) -> None:
     """Decode every image in parallel (OpenCV decodes outside the GIL) into `target`, written whole or not at all."""
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    images = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(paths), side, side, channels))
-    ok = np.zeros(len(paths), dtype=bool)
     try:
+        with refused_writes(target, len(paths) * side * side * channels):
+            images = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(paths), side, side, channels))
+            reserve(tmp)
+        fill(images, paths, side, channels, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def reserve(path: Path) -> None:
+    """The disk space of the whole file, taken now: a memory map on a full disk would crash the process (SIGBUS)
+    at the first page it could not store, instead of raising an error."""
+    fd = os.open(path, os.O_RDWR)
+    try:
+        os.posix_fallocate(fd, 0, os.fstat(fd).st_size)
+    except OSError as error:
+        if error.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):  # where the filesystem cannot
+            raise
+    finally:
+        os.close(fd)
+
+
+def fill(images: np.ndarray, paths: list[Path], side: int, channels: int, target: Path) -> None:
+    tmp = Path(images.filename)
+    ok = np.zeros(len(paths), dtype=bool)
+    with refused_writes(target):
         with ThreadPoolExecutor() as pool:
             decoded = pool.map(lambda path: decode(path, side, channels), paths)
             for row, image in enumerate(tqdm(decoded, total=len(paths), desc=f"caching images at {side} px")):
                 if image is not None:
                     images[row], ok[row] = image, True
         images.flush()
-        del images
         np.save(target.with_name(f"{target.stem}-ok.npy"), ok)
         os.replace(tmp, target)  # last: the cache exists once it is whole
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 class ImageCache:

@@ -1,4 +1,4 @@
-"""Images: where each row's image is, which images are bad, a Dataset that reads them, the albumentations
+"""Images: where each row's image is, a Dataset that reads them, the albumentations
 pipelines from the config, and each image shrunk to a few hundred pixels for the scikit-learn floor."""
 
 from __future__ import annotations
@@ -70,39 +70,6 @@ def thumbnail(path: Path, side: int = 256):
             return wandb.Image(image.convert("RGB"), caption=path.name)
     except (OSError, ValueError, Image.DecompressionBombError):
         return None
-
-
-def file_size(path: Path) -> int:
-    """The file's size in bytes; -1 when there is no such file."""
-    try:
-        return path.stat().st_size if path.is_file() else -1
-    except OSError:
-        return -1
-
-
-def unreadable(path: Path) -> bool:
-    try:
-        read_image(path)
-    except DataError:
-        return True
-    return False
-
-
-def bad_images(paths: pd.Series, decode: bool) -> pd.Series:
-    """Why each bad image is bad, indexed like `paths`: missing, empty, or (with `decode`) not decodable."""
-    sizes = paths.map(file_size)
-    reasons = pd.concat(
-        [
-            paths[sizes < 0].map(lambda p: f"{p} does not exist"),
-            paths[sizes == 0].map(lambda p: f"{p} is empty (0 bytes)"),
-        ]
-    )
-    if decode:  # reads every image once: worth it only when bad rows are to be skipped, not refused
-        present = paths.drop(reasons.index)
-        with ThreadPoolExecutor() as pool:  # OpenCV decodes outside the GIL
-            failed = list(pool.map(unreadable, present))
-        reasons = pd.concat([reasons, present[failed].map(lambda p: f"{p} is not a readable image")])
-    return reasons.sort_index()
 
 
 def build_transforms(steps: list[dict[str, Any]], key: str, size: int, seed: int | None = None) -> A.Compose:
