@@ -164,7 +164,7 @@ def test_a_blend_joins_another_blend_by_name_but_never_overwrites_an_experiment(
     assert "holds an experiment that is not a blend: give the blend another --name" in refusal(
         capsys, demo, "a", "b", "--name", "c"
     )
-    assert "is not a name of letters, digits" in refusal(capsys, demo, "a", "b", "--name", "a+b")
+    assert "is no name of letters and digits" in refusal(capsys, demo, "a", "b", "--name", "a+b")
 
 
 def refusal(capsys, demo, *args):

@@ -195,7 +195,7 @@ CASES = {  # name: (edit of the data, flags, what the one line must name)
     ),
     "qwk on grades written as words": (worded_grades, ["--metric", "qwk"], "qwk needs grades that are numbers"),
     "environment in a config value": (None, ["--experiment", "x${oc.env:HOME}"], "asks OmegaConf's resolver 'oc.env'"),
-    "shell in an experiment name": (None, ["--experiment", "a;rm -rf x"], "'experiment': 'a;rm -rf x' is not"),
+    "shell in an experiment name": (None, ["--experiment", "a;rm -rf x"], "'experiment': 'a;rm -rf x' is no name"),
     "a missing file": (None, ["--data.test_csv", "tests.csv"], "config key 'data.test_csv'"),
     "a repeated id": (edit("train.csv", lambda t, f: pd.concat([t, t.iloc[[7]]])), [], "is not unique"),
     "an unknown flag value": (None, ["--fold", "one"], "--fold 'one': give a fold number"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,8 +24,25 @@ PROBLEMS = ("multiclass", "binary", "multilabel", "regression")
 SUBMISSIONS = ("label", "probability")
 PREDICT_WITH = ("folds", "full", "both")
 LOGGERS = ("tensorboard", "mlflow")  # beside CSV and W&B, which are always on
-# An experiment names a folder, a W&B group, a Kaggle dataset and a make argument: letters, digits, . _ -
-EXPERIMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+# An experiment names a folder, a W&B group, a Kaggle dataset and a make argument: letters and digits of any script
+# (with their combining marks: Hindi's vowel signs, Vietnamese's tones), and . _ -. Whatever else could be a path
+# separator, a control or an invisible character, or mean something to the shell or make, is refused.
+NAME_SIGNS = "._-"
+NAME_RULE = "letters and digits (of any script), '.', '_' and '-', starting with a letter or digit, at most 100"
+
+
+def name_problem(name: str) -> str | None:
+    """What makes `name` no experiment name, or None."""
+    if not name:
+        return "it is empty"
+    if len(name) > 100 or len(name.encode()) > 200:  # 255 bytes a file name, and room for _seed<s>
+        return f"it has {len(name)} characters ({len(name.encode())} bytes in UTF-8)"
+    if unicodedata.category(name[0])[0] not in "LN":
+        return f"it starts with {name[0]!r}"
+    for position, char in enumerate(name):
+        if unicodedata.category(char)[0] not in "LNM" and char not in NAME_SIGNS:
+            return f"{char!r} ({unicodedata.name(char, 'a control character')}) at position {position + 1} is not"
+    return None
 
 
 @dataclass
@@ -85,10 +102,11 @@ class Config:
         (check_text if self.task == "nlp" else check_vision)(self)
 
     def check_own_keys(self) -> None:
-        if not EXPERIMENT_NAME.fullmatch(self.experiment):
+        problem = name_problem(self.experiment)
+        if problem:
             raise ConfigError(
-                f"config key 'experiment': {self.experiment!r} is not a name of letters, digits, '.', '_' and '-' "
-                "(starting with a letter or digit, at most 100): it names a folder, a W&B group and a Kaggle dataset"
+                f"config key 'experiment': {self.experiment!r} is no name of {NAME_RULE} ({problem}): it names a "
+                "folder, a W&B group, a make argument and a Kaggle dataset"
             )
         for key, seed in [("seed", self.seed), *((f"seeds[{i}]", seed) for i, seed in enumerate(self.seeds))]:
             in_range(key, seed, 0 <= seed < 2**32, "a whole number from 0 to 4294967295")

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import Config, load_config
-from ..config.experiment import EXPERIMENT_NAME
+from ..config.experiment import NAME_RULE, name_problem
 from ..config.metrics import Metric, get_metric
 from ..cv.artefacts import (
     aligned,
@@ -74,11 +74,9 @@ def finished(output_dir: str | Path) -> list[str]:
 def check_blend_name(output_dir: str | Path, name: str, members: list[str]) -> None:
     """Refuse a blend's name that is no experiment name, or whose folder holds a member or an experiment: a
     blend is written over an earlier blend of the same name only."""
-    if not EXPERIMENT_NAME.fullmatch(name):
-        raise UserError(
-            f"blend name {name!r} is not a name of letters, digits, '.', '_' and '-' (starting with a letter or digit, "
-            "at most 100): give --name"
-        )
+    problem = name_problem(name)
+    if problem:
+        raise UserError(f"blend name {name!r} is no name of {NAME_RULE} ({problem}): give --name")
     folder = layout.experiment_dir(output_dir, name)
     trained = ((folder / layout.CV).exists() and not is_blend(folder)) or any(folder.glob("fold*"))
     if name in members or trained:

@@ -15,6 +15,7 @@ it (`kaggle kernels push -p bundles/<experiment>/kernel`), which is, in any note
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -57,8 +58,12 @@ def download_wheels(folder: Path) -> None:
 
 
 def slug(text: str) -> str:
-    """A Kaggle dataset or kernel slug: lower-case letters, digits and hyphens."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    """A Kaggle dataset or kernel slug: lower-case ASCII letters, digits and hyphens. Where letters of another
+    script are dropped, a short hash of the whole text follows, so that two such names never share a slug."""
+    ascii_part = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    if text.isascii():
+        return ascii_part
+    return f"{ascii_part}-{hashlib.sha1(text.encode()).hexdigest()[:8]}".strip("-")
 
 
 def bundled_config(cfg: Config) -> Config:
