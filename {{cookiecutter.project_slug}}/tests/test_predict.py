@@ -41,9 +41,7 @@ def test_predict_reads_the_data_without_writing_to_it(two_folds, tmp_path):
 
 
 def test_probability_submission_is_refused_when_the_sample_wants_labels(two_folds):
-    with pytest.raises(
-        DataError, match=r"sample_submission.csv has columns \['id', 'label'\], but this config writes \['id', '0', '1'"
-    ):
+    with pytest.raises(DataError, match=r"probability for a multiclass target takes one column per class, and "):
         predict(replace(two_folds, submission="probability"))
 
 

@@ -21,7 +21,7 @@ from .trainer import CallbacksConfig, TrainerConfig, WandbConfig
 TASK_MODULES = {"vision": "vision", "nlp": "text"}
 TASKS_DIR = Path(__file__).resolve().parents[1] / "tasks"
 PROBLEMS = ("multiclass", "binary", "multilabel", "regression")
-SUBMISSIONS = ("label", "probability")
+SUBMISSIONS = ("auto", "label", "probability")
 PREDICT_WITH = ("folds", "full", "both")
 LOGGERS = ("tensorboard", "mlflow")  # beside CSV and W&B, which are always on
 # An experiment names a folder, a W&B group, a Kaggle dataset and a make argument: letters and digits of any script
@@ -55,9 +55,9 @@ class Config:
     seeds: list[int] = field(default_factory=list)
     problem: str = "multiclass"  # multiclass, binary, multilabel or regression
     metric: str = "accuracy"  # see metrics.METRICS
-    # What submission.csv holds for classification: labels, or probabilities (binary: of the second
-    # class in sorted order; multiclass: one column per class, named as the classes).
-    submission: str = "label"
+    # What submission.csv holds for classification: auto, as sample_submission.csv asks (data/sample.py); labels;
+    # or probabilities (binary: of the second class in sorted order; multiclass: one column per class).
+    submission: str = "auto"
     # The models predict.py averages: the folds', the full-data refit's (train.py --fold full), or both.
     predict_with: str = "folds"
     output_dir: str = "outputs"

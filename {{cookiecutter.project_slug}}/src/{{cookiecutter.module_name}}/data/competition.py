@@ -15,6 +15,7 @@ from ..config import Config
 from ..run.errors import DataError
 from .demo import ensure_demo
 from .problem import Problem, first_line
+from .sample import SampleLayout, read_layout
 from .tables import read_csv
 
 
@@ -34,6 +35,7 @@ class Competition:
     test: pd.DataFrame
     sample_submission: pd.DataFrame
     problem: Problem
+    layout: SampleLayout  # what submission.csv holds, as the sample asks
     folds: pd.DataFrame | None = None  # id and fold of every training row, bad ones too: what save_folds writes
 
 
@@ -93,25 +95,14 @@ def check_inputs(cfg: Config, inputs: Inputs, rows: pd.DataFrame, split: str) ->
     return rows.drop(index=reasons.index).reset_index(drop=True)
 
 
-def submission_columns(cfg: Config, problem: Problem) -> list[str]:
-    """The columns submission.csv gets: the id, then the labels or values, or one probability per class."""
-    if problem.kind == "multiclass" and cfg.submission == "probability":
-        return [cfg.data.id_col, *map(str, problem.classes)]
-    return [cfg.data.id_col, *problem.target_cols]
-
-
-def check_like_train(cfg: Config, problem: Problem, test: pd.DataFrame, sample: pd.DataFrame) -> None:
-    """Refuse a sample submission this config cannot fill, and labels in test or the sample that train never has."""
+def check_like_train(cfg: Config, problem: Problem, test: pd.DataFrame, sample: pd.DataFrame) -> SampleLayout:
+    """The layout the sample submission asks for (sample.py); refuse one this config cannot fill, and labels in
+    test or the sample that train never has."""
     d = cfg.data
-    expected = submission_columns(cfg, problem)
-    if list(sample.columns) != expected:
-        raise DataError(
-            f"{d.sample_submission} has columns {list(sample.columns)}, but this config writes {expected} "
-            f"(data.target_cols {list(problem.target_cols)}, submission: {cfg.submission}): set them to match"
-        )
+    layout = read_layout(cfg, problem, sample)
     labels = problem.classes if problem.kind != "multilabel" else ("0", "1")
     tables = [(d.test_csv, test)]
-    if problem.is_classification and cfg.submission == "label":
+    if problem.is_classification and layout.kind == "label":
         tables.append((d.sample_submission, sample))
     for name, table in tables:
         for col in [c for c in problem.target_cols if c in table.columns]:
@@ -120,7 +111,7 @@ def check_like_train(cfg: Config, problem: Problem, test: pd.DataFrame, sample: 
                 unknown = values[~values.isin(labels)].iloc[0]
                 raise DataError(
                     f"{name} column {col!r} holds {unknown!r}, a label {d.train_csv} never has "
-                    f"(its labels: {', '.join(map(repr, labels[:20]))})"
+                    f"(its labels: {', '.join(map(repr, labels[:20]))}; a sample of probabilities: submission: auto)"
                 )
             numbers = pd.to_numeric(values, errors="coerce")
             if not problem.is_classification and numbers.isna().any():
@@ -134,6 +125,7 @@ def check_like_train(cfg: Config, problem: Problem, test: pd.DataFrame, sample: 
             f"{len(unknown)} ids of {d.sample_submission} are not in {d.test_csv}, e.g. {min(unknown)!r}: "
             "the two files must list the same rows"
         )
+    return layout
 
 
 def read_competition(cfg: Config, inputs: Inputs) -> Competition:
@@ -147,5 +139,5 @@ def read_competition(cfg: Config, inputs: Inputs) -> Competition:
     test = read_table(cfg, "test_csv", [d.id_col, *columns])
     sample = read_table(cfg, "sample_submission", [d.id_col])
     problem = Problem.from_train(cfg.problem, d.target_cols, train, Path(d.dir) / d.train_csv)
-    check_like_train(cfg, problem, test, sample)
-    return Competition(train, test, sample, problem)
+    layout = check_like_train(cfg, problem, test, sample)
+    return Competition(train, test, sample, problem, layout)

@@ -108,11 +108,11 @@ def default_name(method: str, model: str | None, members: list[str]) -> str:
 
 
 def check_method(members: Members, method: str) -> None:
-    cfg, kind = members.cfg, members.competition.problem.kind
-    if method == "rank" and (cfg.metric != "roc_auc" or kind == "multiclass" or cfg.submission != "probability"):
+    cfg, kind, writes = members.cfg, members.competition.problem.kind, members.competition.layout.kind
+    if method == "rank" and (cfg.metric != "roc_auc" or kind == "multiclass" or writes != "probability"):
         raise UserError(
-            f"--method rank blends ranks, not probabilities: it suits roc_auc on binary or multilabel targets with "
-            f"submission: probability, not {cfg.metric} on a {kind} target with submission: {cfg.submission}"
+            f"--method rank blends ranks, not probabilities: it suits roc_auc on binary or multilabel targets "
+            f"submitted as probabilities, not {cfg.metric} on a {kind} target submitted as {writes}s"
         )
 
 

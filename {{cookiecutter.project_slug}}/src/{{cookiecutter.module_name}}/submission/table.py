@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..config import Config
 from ..cv.artefacts import oof_fingerprint
-from ..data.competition import Competition, submission_columns
+from ..data.competition import Competition
 from ..data.tables import read_csv
 from ..run import layout
 from ..run.errors import DataError
@@ -18,16 +18,12 @@ from ..run.io import write_atomic, write_csv, write_json
 
 
 def submission_table(cfg: Config, competition: Competition, preds: np.ndarray) -> pd.DataFrame:
-    """Predictions in the layout of sample_submission.csv, in its row order (its ids were checked against
-    test.csv's when the data was loaded)."""
-    problem, id_col = competition.problem, cfg.data.id_col
-    if problem.is_classification and cfg.submission == "label":
-        preds = problem.labels(preds)
-    # label: the labels; probability: one column per class (multiclass), else that of the second class
-    # (binary) or one per label (multilabel); regression: the values.
-    values = pd.DataFrame(preds, columns=submission_columns(cfg, problem)[1:])
+    """Predictions in the layout of sample_submission.csv (data/sample.py), in its row and column order (its ids
+    were checked against test.csv's when the data was loaded)."""
+    layout, id_col, sample = competition.layout, cfg.data.id_col, competition.sample_submission
+    values = pd.DataFrame(layout.values(competition.problem, preds), columns=list(layout.columns))
     values.insert(0, id_col, competition.test[id_col].to_numpy())
-    return values.set_index(id_col).loc[competition.sample_submission[id_col]].reset_index()
+    return values.set_index(id_col).loc[sample[id_col]].reset_index()[list(sample.columns)]
 
 
 def validate_submission(
@@ -84,7 +80,7 @@ def write_submission(cfg: Config, competition: Competition, submission: pd.DataF
     """Write submission.csv whole, after checking the very bytes written: read back as text, its ids and
     labels must be the sample's strings (a float id 10.00 written as 10.0 would not be)."""
     problem, labels = competition.problem, None
-    if problem.is_classification and cfg.submission == "label":
+    if problem.is_classification and competition.layout.kind == "label":
         labels = set(problem.classes) if problem.kind != "multilabel" else {"0", "1"}
 
     def write(tmp: Path) -> None:
