@@ -18,20 +18,50 @@ from ..data.problem import Problem, first_line
 from ..data.tables import read_csv
 from ..run import layout
 from ..run.errors import UserError
+from ..run.io import write_json
 
 # What blend members must share, beside their rows and folds: the keys of their config.yaml.
 SHARED_KEYS = (("problem",), ("metric",), ("data", "id_col"), ("data", "target_cols"))
 
 
 def read_cv(folder: Path) -> dict:
-    """A member's cv.json, refused unless it reads and holds its CV."""
+    """A finished experiment's cv.json, refused unless it reads, holds its CV, and was merged from the oof.csv
+    beside it as it is now (not one cut short, edited or replaced since)."""
     path = folder / layout.CV
     try:
         cv = json.loads(path.read_text())
         float(cv["cv"])
     except (OSError, ValueError, KeyError, TypeError) as error:
-        raise UserError(f"{path} does not read as an experiment's CV ({type(error).__name__}: {error})") from None
+        raise UserError(
+            f"{path} does not read as an experiment's CV ({type(error).__name__}: {error}): {redo(folder)}"
+        ) from None
+    if "oof_sha256" not in cv:
+        raise UserError(
+            f"{path} was written by another version of this project (it records no oof_sha256, which ties it to its "
+            f"oof.csv): {redo(folder)}"
+        )
+    if cv["oof_sha256"] != oof_fingerprint(layout.oof(folder)):
+        raise UserError(
+            f"{layout.oof(folder)} is not the file {path.name} was merged from (cut short, edited or replaced since): "
+            f"{redo(folder)}"
+        )
     return cv
+
+
+def write_cv_json(summary: dict, folder: Path) -> None:
+    """cv.json, the last file of an experiment's merge (or a blend's, a floor's): its scores, and the fingerprint
+    of the oof.csv written just before, by which readers know the two belong together."""
+    write_json({**summary, "oof_sha256": oof_fingerprint(layout.oof(folder))}, folder / layout.CV)
+
+
+def redo(folder: Path) -> str:
+    """The command that writes an experiment's oof.csv and cv.json anew, by what kind of experiment it is."""
+    config = folder / layout.CONFIG
+    if folder.name.endswith(layout.FLOOR):
+        return f"fit the floor again: python baseline.py --config {config}"
+    if (folder / layout.TEST_PREDS).exists() and not any(folder.glob("fold*")):
+        return f"blend again: python blend.py <its members> --name {folder.name} --output_dir {folder.parent}"
+    return f"merge its folds again: python train.py --config {config} --fold all"
 
 
 def is_blend(folder: Path) -> bool:

@@ -35,6 +35,7 @@ from ..training.module import CompetitionModule
 from ..training.trainer import best_checkpoint, check_hardware, make_trainer
 from .fold_data import FoldDataModule
 from .oof import FoldPredictions, oof_table, suffix
+from .pseudo import source_fingerprint
 from .state import FoldResult, check_same_config
 
 
@@ -172,6 +173,7 @@ def write_fold(cfg: Config, competition: Competition, fold: int, run: FoldRun) -
         scores.get("no_tta"),
         scores.get("best"),
         chosen_epochs(cfg, run),
+        source_fingerprint(cfg),
     )
     result.write(out / layout.METRICS)
     return result

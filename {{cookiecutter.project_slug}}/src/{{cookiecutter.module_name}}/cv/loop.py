@@ -18,11 +18,11 @@ from .auto import resolve_but_lr
 from .fold import check_can_run, debug_fold, is_main_process, run_fold
 from .lock import exclusive
 from .oof import merge_oof, print_table
-from .pseudo import check_pseudo_labels
+from .pseudo import check_folds_share_source, check_pseudo_labels
 from .refit import refit
 from .seeds import check_seeds_as_trained, merge_seeds, print_seeds, runs, seed_config, seeds_are_current
 from .split import check_folds_can_train, load_competition, save_folds
-from .state import check_experiment, cv_is_current
+from .state import FoldResult, check_experiment, cv_is_current
 from .tune import resolve_all
 
 
@@ -118,6 +118,9 @@ def train_run(
         if cv_is_current(cfg):  # nothing new: no second CV run in W&B
             cv, merged = json.loads((cfg.experiment_dir / layout.CV).read_text()), False
         else:
+            if cfg.data.pseudo_labels:
+                results = [FoldResult.read(cfg.fold_dir(k) / layout.METRICS) for k in range(cfg.cv.n_folds)]
+                check_folds_share_source(cfg, results)
             cv = merge_oof(cfg, competition)
             merged = cv is not None
     if cv:

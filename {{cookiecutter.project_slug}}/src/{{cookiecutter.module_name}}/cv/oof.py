@@ -18,9 +18,10 @@ from ..data.problem import Problem
 from ..data.tables import read_csv
 from ..run import layout
 from ..run.errors import DataError
-from ..run.io import write_csv, write_json
+from ..run.io import write_csv
 from ..tasks import get_task
 from ..training.loggers import log_cv
+from .artefacts import write_cv_json
 from .state import FoldResult, check_same_config
 
 # The other predictions a fold may score beside its chosen weights (with TTA when on), and their column titles.
@@ -133,7 +134,7 @@ def write_cv(cfg: Config, competition: Competition, oof: pd.DataFrame, summary: 
     plots = save_oof_plots(competition.problem, oof, summary, cfg.experiment_dir)
     log_cv(cfg, summary, plots, worst_rows(cfg, competition, oof))
     # Last: cv.json marks the merge as complete, so a run killed before it merges again next time.
-    write_json(summary, cfg.experiment_dir / layout.CV)
+    write_cv_json(summary, cfg.experiment_dir)
 
 
 WORST_ROWS = 32

@@ -87,6 +87,25 @@ def check_pseudo_labels(cfg: Config, competition: Competition) -> None:
                 )
 
 
+def source_fingerprint(cfg: Config) -> str | None:
+    """Which version of the pseudo-labels' source a fold trains on: its oof.csv's fingerprint (None: none)."""
+    return oof_fingerprint(layout.oof(source_config(cfg).experiment_dir)) if cfg.data.pseudo_labels else None
+
+
+def check_folds_share_source(cfg: Config, results: list) -> None:
+    """Refuse to merge folds trained on pseudo-labels of another version of their source than the current one
+    (it was trained again between them): their OOF would mix two sets of labels."""
+    current = source_fingerprint(cfg)
+    stale = [result.fold for result in results if result is not None and result.pseudo_source != current]
+    if stale:
+        raise UserError(
+            f"{KEY}: fold {', '.join(map(str, stale))} of {cfg.experiment!r} trained on pseudo-labels of "
+            f"{cfg.data.pseudo_labels!r} as it was before it was trained or predicted again: train "
+            f"{'it' if len(stale) == 1 else 'them'} again with python train.py --config "
+            f"{cfg.experiment_dir / layout.CONFIG} --fold {','.join(map(str, stale))} --force"
+        )
+
+
 def confidence(preds: np.ndarray, kind: str) -> np.ndarray:
     """How sure each row's predicted labels are: the top class's probability, or for 0/1 labels the least sure
     label's max(p, 1 - p). Regression values are all kept."""

@@ -12,6 +12,7 @@ from ..config import Config, ConfigError, config_changes, load_config
 from ..run import layout
 from ..run.errors import UserError
 from ..run.io import write_json
+from .artefacts import oof_fingerprint
 
 
 @dataclass
@@ -25,6 +26,7 @@ class FoldResult:
     score_no_tta: float | None = None
     score_best: float | None = None
     epochs: int | None = None  # trained to reach the chosen weights: what a full-data refit trains for
+    pseudo_source: str | None = None  # with pseudo-labels: the fingerprint of their source's oof.csv
 
     def variant(self, name: str) -> float | None:
         return self.score if not name else getattr(self, f"score_{name}")
@@ -34,7 +36,17 @@ class FoldResult:
 
     @classmethod
     def read(cls, path: Path) -> FoldResult | None:
-        return cls(**json.loads(path.read_text())) if path.exists() else None
+        """The fold's metrics.json; None before it finished. Keys of another version are left aside."""
+        if not path.exists():
+            return None
+        try:
+            saved = json.loads(path.read_text())
+            return cls(**{key: saved[key] for key in cls.__dataclass_fields__ if key in saved})
+        except (ValueError, TypeError) as error:
+            raise UserError(
+                f"{path} does not read as a fold's metrics ({type(error).__name__}: {error}): train the fold "
+                "again with --force"
+            ) from None
 
 
 def check_same_config(cfg: Config, fold: int, retrain: str = "retrain with --force") -> None:
@@ -72,10 +84,23 @@ def cv_is_current(cfg: Config) -> bool:
     """cv.json exists and was written after every fold finished (a merge killed halfway, or a fold
     retrained since, leaves it missing or older)."""
     cv_json = cfg.experiment_dir / layout.CV
-    if not cv_json.exists():
-        return False
+    if recorded_oof(cv_json) != oof_fingerprint(layout.oof(cfg.experiment_dir)) or not cv_json.exists():
+        return False  # cut short or edited since (or by another version): merged again
     finished = [cfg.fold_dir(k) / layout.METRICS for k in range(cfg.cv.n_folds)]
     return all(path.exists() and path.stat().st_mtime_ns <= cv_json.stat().st_mtime_ns for path in finished)
+
+
+def retrain(cfg: Config, fold: int | str) -> str:
+    """The command that trains a fold (or the refit) of this experiment anew."""
+    return f"train it again with python train.py --config {cfg.experiment_dir / layout.CONFIG} --fold {fold} --force"
+
+
+def recorded_oof(cv_json: Path) -> str | None:
+    """The fingerprint of the oof.csv a cv.json was merged from; None where it reads as none."""
+    try:
+        return json.loads(cv_json.read_text()).get("oof_sha256")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def trained_config(cfg: Config, overrides: list[str]) -> Config:
@@ -91,6 +116,12 @@ def trained_folds(cfg: Config) -> list[int]:
     """The folds with exported weights (model.safetensors); at least one, or an error saying what to run.
     Folds trained with different configs are refused: their mean would be of two experiments."""
     folds = [k for k in range(cfg.cv.n_folds) if (cfg.fold_dir(k) / layout.WEIGHTS).exists()]
+    for k in range(cfg.cv.n_folds):  # finished, yet its weights are gone: the mean would silently lack it
+        if k not in folds and (cfg.fold_dir(k) / layout.METRICS).exists():
+            raise UserError(
+                f"fold {k} of {cfg.experiment_dir} finished ({layout.METRICS}) but has no {layout.WEIGHTS}: "
+                f"{retrain(cfg, k)}"
+            )
     if not folds:
         raise UserError(f"no trained fold under {cfg.experiment_dir}: run python train.py --fold all first")
     with_config = [k for k in folds if (cfg.fold_dir(k) / layout.CONFIG).exists()]  # a bundle keeps none

@@ -21,10 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from ..config import save_config
+from ..cv.artefacts import write_cv_json
 from ..cv.oof import cv_summary, oof_table
 from ..run import layout
 from ..run.errors import UserError
-from ..run.io import write_csv, write_json
+from ..run.io import write_csv
 from ..submission.table import submission_table, write_submission, write_test_predictions
 from .floor import make_estimator, predictions
 from .members import Members
@@ -166,7 +167,7 @@ def blend(members: Members, method: str, name: str, output_dir: str | Path, mode
         oof_table(cfg, competition.problem, competition.train.assign(fold=members.folds), oof), layout.oof(folder)
     )
     write_test_predictions(cfg, competition, test, folder / layout.TEST_PREDS)
-    write_json(summary, folder / layout.CV)  # last: it marks the blend as finished
+    write_cv_json(summary, folder)  # last: it marks the blend as finished
     print_blend(members, summary, folder)
     return summary
 

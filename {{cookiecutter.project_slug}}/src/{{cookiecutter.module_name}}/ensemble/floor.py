@@ -16,12 +16,13 @@ import numpy as np
 
 from ..config import Config, changes_from_shipped, save_config
 from ..config.metrics import get_metric
+from ..cv.artefacts import write_cv_json
 from ..cv.oof import oof_table
 from ..cv.split import check_folds_can_train, load_competition, save_folds
 from ..data.competition import Competition
 from ..data.problem import Problem
 from ..run import layout
-from ..run.io import write_csv, write_json
+from ..run.io import write_csv
 from ..run.provenance import write_provenance
 from ..submission.table import submission_table, write_submission, write_test_predictions
 from ..tasks import get_task
@@ -124,7 +125,7 @@ def write_floor(cfg: Config, competition: Competition, oof: np.ndarray, test: np
     submission = submission_table(cfg, competition, test)
     write_submission(cfg, competition, submission, folder / layout.SUBMISSION)
     write_test_predictions(cfg, competition, test, folder / layout.TEST_PREDS)
-    write_json(summary, folder / layout.CV)
+    write_cv_json(summary, folder)
 
 
 def take(inputs, rows: np.ndarray):

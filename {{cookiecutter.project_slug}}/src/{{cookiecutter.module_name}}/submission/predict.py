@@ -12,15 +12,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_model
 
 from ..config import Config, ConfigError
 from ..cv import seeds
 from ..cv.split import load_competition
-from ..cv.state import prediction_models
+from ..cv.state import prediction_models, retrain
 from ..data.competition import Competition
 from ..run import layout
+from ..run.errors import UserError
 from ..tasks import get_task
 from .table import submission_table, write_submission, write_test_predictions
 
@@ -29,8 +30,11 @@ def load_fold_model(cfg: Config, competition: Competition, fold: int | str) -> t
     """A fold's network with its weights from model.safetensors, refused (naming both) if they do not fit."""
     path, task = cfg.fold_dir(fold) / layout.WEIGHTS, get_task(cfg)
     wanted = task.net_metadata(cfg, competition.problem)
-    with safe_open(path, "pt") as weights:  # its metadata also names tied weights (T5): keep what describes the net
-        saved = {key: value for key, value in (weights.metadata() or {}).items() if key in wanted}
+    try:
+        with safe_open(path, "pt") as weights:  # its metadata also names tied weights (T5): keep what describes it
+            saved = {key: value for key, value in (weights.metadata() or {}).items() if key in wanted}
+    except SafetensorError as error:  # cut short, or not a safetensors file
+        raise UserError(f"{path} does not read as weights ({error}): {retrain(cfg, fold)}") from None
 
     def describe(net: dict[str, str]) -> str:
         return f"{net.get('model')!r} ({net.get('mode') or 'vision'}) with {net.get('outputs')} outputs"
@@ -48,6 +52,8 @@ def load_fold_model(cfg: Config, competition: Competition, fold: int | str) -> t
     net = task.build_net(replace(cfg, model=replace(cfg.model, pretrained=False)), competition.problem)
     try:
         load_model(net, path)
+    except SafetensorError as error:
+        raise UserError(f"{path} does not read as weights ({error}): {retrain(cfg, fold)}") from None
     except RuntimeError as error:
         raise ConfigError(f"{refusal} ({str(error).splitlines()[1].strip()}): {hint}") from None
     return net.eval()
