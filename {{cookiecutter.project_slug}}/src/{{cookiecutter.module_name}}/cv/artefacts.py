@@ -58,14 +58,18 @@ def redo(folder: Path) -> str:
     """The command that writes an experiment's oof.csv and cv.json anew, by what kind of experiment it is."""
     config = folder / layout.CONFIG
     if folder.name.endswith(layout.FLOOR):
-        return f"fit the floor again: python baseline.py --config {config}"
+        return f"fit the floor again: python baseline.py --config {config} --output_dir {folder.parent}"
     if (folder / layout.TEST_PREDS).exists() and not any(folder.glob("fold*")):
         return f"blend again: python blend.py <its members> --name {folder.name} --output_dir {folder.parent}"
-    return f"merge its folds again: python train.py --config {config} --fold all"
+    return f"merge its folds again: python train.py --config {config} --output_dir {folder.parent} --fold all"
 
 
 def is_blend(folder: Path) -> bool:
-    return (folder / layout.CV).exists() and "blend" in read_cv(folder)
+    """A blend's folder (its cv.json says so); whether it is whole is read_cv's to check."""
+    try:
+        return "blend" in json.loads((folder / layout.CV).read_text())
+    except (OSError, ValueError, TypeError):
+        return False
 
 
 def check_same_setup(

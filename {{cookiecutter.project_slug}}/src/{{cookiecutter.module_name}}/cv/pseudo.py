@@ -102,7 +102,8 @@ def check_folds_share_source(cfg: Config, results: list) -> None:
             f"{KEY}: fold {', '.join(map(str, stale))} of {cfg.experiment!r} trained on pseudo-labels of "
             f"{cfg.data.pseudo_labels!r} as it was before it was trained or predicted again: train "
             f"{'it' if len(stale) == 1 else 'them'} again with python train.py --config "
-            f"{cfg.experiment_dir / layout.CONFIG} --fold {','.join(map(str, stale))} --force"
+            f"{cfg.experiment_dir / layout.CONFIG} --output_dir {cfg.output_dir} --fold {','.join(map(str, stale))} "
+            "--force"
         )
 
 

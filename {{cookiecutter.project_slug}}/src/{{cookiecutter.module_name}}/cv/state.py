@@ -92,7 +92,8 @@ def cv_is_current(cfg: Config) -> bool:
 
 def retrain(cfg: Config, fold: int | str) -> str:
     """The command that trains a fold (or the refit) of this experiment anew."""
-    return f"train it again with python train.py --config {cfg.experiment_dir / layout.CONFIG} --fold {fold} --force"
+    config, where = cfg.experiment_dir / layout.CONFIG, cfg.output_dir
+    return f"train it again with python train.py --config {config} --output_dir {where} --fold {fold} --force"
 
 
 def recorded_oof(cv_json: Path) -> str | None:

@@ -103,6 +103,7 @@ def load_members(output_dir: str | Path, names: list[str]) -> Members:
 def read_member(cfg: Config, competition: Competition, folder: Path) -> Member:
     """One member's cv.json, oof.csv and test_preds.csv, each checked against `cfg`'s competition."""
     check_same_setup(cfg, folder)
+    cv = float(read_cv(folder)["cv"])  # first: it refuses an oof.csv cut short or edited since its merge
     problem, id_col = competition.problem, cfg.data.id_col
     oof_path, test_path = layout.oof(folder), folder / layout.TEST_PREDS
     oof = aligned(oof_path, read_predictions(oof_path, problem, ["fold", *problem.target_cols]), id_col,
@@ -122,7 +123,7 @@ def read_member(cfg: Config, competition: Competition, folder: Path) -> Member:
         )
     test = aligned(test_path, read_predictions(test_path, problem), id_col, competition.test[id_col], "test.csv")
     columns = problem.pred_columns
-    cv, folds = float(read_cv(folder)["cv"]), oof.fold.to_numpy()
+    folds = oof.fold.to_numpy()
     return Member(folder.name, cv, oof[columns].to_numpy(), folds, test[columns].to_numpy())
 
 

@@ -4,13 +4,14 @@ leaderboard score where the Kaggle CLI can read it."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 import yaml
 
+from ..cv.artefacts import read_cv
 from ..run import layout
+from ..run.errors import UserError
 from ..run.provenance import read_provenance
 from ..submission.kaggle import leaderboard_scores
 
@@ -86,11 +87,14 @@ def experiments(output_dir: str | Path, lb: dict[str, list[float]] | None = None
 def experiment_row(cv_json: Path, lb: dict[str, list[float]] | None) -> dict | None:
     """The report's row of one experiment, or None (said) where its cv.json or config.yaml does not read."""
     try:
-        result = json.loads(cv_json.read_text())
+        result = read_cv(cv_json.parent)  # and the oof.csv it was merged from, as it is now
         config = yaml.safe_load((cv_json.parent / layout.CONFIG).read_text())
         floor, blend = "floor" in result, result.get("blend")  # baseline.py's floor; blend.py's blend
         used = result["floor"] if floor else blend["description"] if blend else tricks(config)
-    except (OSError, ValueError, KeyError, TypeError, yaml.YAMLError) as error:  # one bad folder hides no other
+    except UserError as error:  # one bad folder hides no other
+        print(f"skipped {cv_json.parent}: {error}")
+        return None
+    except (OSError, ValueError, KeyError, TypeError, yaml.YAMLError) as error:
         print(f"skipped {cv_json.parent}: its cv.json or config.yaml does not read ({type(error).__name__}: {error})")
         return None
     return {
