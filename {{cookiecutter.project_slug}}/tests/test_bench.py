@@ -139,5 +139,5 @@ def test_the_bench_times_train_py_against_the_hand_written_fold_each_a_whole_pro
     print_whole_fold(fold)
     assert f"= {fold['ratio']:.2f}x" in capsys.readouterr().out
     # Refused in one line naming the key before either process starts (its auto values are chosen from the data).
-    with pytest.raises(UserError, match=r"^config key 'data\.dir': /nowhere is not a folder$"):
+    with pytest.raises(UserError, match=r"^config key 'data\.dir': /nowhere does not exist$"):
         fold_against_hand(PROJECT / "configs" / "vision.yaml", ["--data.dir", "/nowhere"], PROJECT, repeats=1)

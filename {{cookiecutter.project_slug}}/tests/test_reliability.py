@@ -70,7 +70,7 @@ def refused_before_training(cfg, error, match: str) -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"dir": "nowhere"}, r"config key 'data.dir': nowhere is not a folder"),
+        ({"dir": "nowhere"}, r"config key 'data.dir': nowhere \(from the working folder .*\) does not exist"),
         (
             {"test_csv": "tests.csv"},
             r"config key 'data.test_csv': .*tests\.csv does not exist \(its folder: .*test\.csv",

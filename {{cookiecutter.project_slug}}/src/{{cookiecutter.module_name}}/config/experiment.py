@@ -11,6 +11,7 @@ from omegaconf import MISSING
 
 from ..run import layout
 from ..run.errors import ConfigError
+from ..run.paths import not_a
 from .data import CVConfig, DataConfig
 from .metrics import METRICS
 from .recipe import AveragingConfig, MixupConfig, ModelConfig, OptimConfig, TTAConfig
@@ -108,6 +109,10 @@ class Config:
                 f"config key 'experiment': {self.experiment!r} is no name of {NAME_RULE} ({problem}): it names a "
                 "folder, a W&B group, a make argument and a Kaggle dataset"
             )
+        for key, folder in (("output_dir", self.output_dir), ("data.cache_dir", self.data.cache_dir),
+                            ("cv.folds_dir", self.cv.folds_dir)):  # fmt: skip
+            if folder and Path(folder).exists() and (problem := not_a(folder, "folder")):
+                raise ConfigError(f"config key {key!r}: {problem}")
         for key, seed in [("seed", self.seed), *((f"seeds[{i}]", seed) for i, seed in enumerate(self.seeds))]:
             in_range(key, seed, 0 <= seed < 2**32, "a whole number from 0 to 4294967295")
         if len(set(self.seeds)) < len(self.seeds):

@@ -17,6 +17,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from ..run.errors import ConfigError
 from ..run.io import write_text
+from ..run.paths import not_a
 from .experiment import Config
 
 PROJECT = Path(__file__).resolve().parents[3]  # holds train.py, configs/ and src/
@@ -125,8 +126,8 @@ def _refuse_resolvers(node: Any, key: str = "") -> None:
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config file {str(path)!r} does not exist")
+    if (problem := not_a(path, "file")) is not None:
+        raise ConfigError(f"config file {problem}")
     try:
         try:
             flags = OmegaConf.from_dotlist(_dotlist(overrides or []))

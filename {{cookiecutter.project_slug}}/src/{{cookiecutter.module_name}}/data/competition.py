@@ -13,6 +13,7 @@ import pandas as pd
 
 from ..config import Config
 from ..run.errors import DataError
+from ..run.paths import not_a
 from .demo import ensure_demo
 from .problem import Problem, first_line
 from .sample import SampleLayout, read_layout
@@ -43,10 +44,10 @@ def read_table(cfg: Config, key: str, columns: list[str]) -> pd.DataFrame:
     """The CSV named by config key data.<key>, with the `columns` it needs and a unique, non-empty id column."""
     root, id_col = Path(cfg.data.dir), cfg.data.id_col
     path = root / getattr(cfg.data, key)
-    if not root.is_dir():
-        raise DataError(f"config key 'data.dir': {root} is not a folder")
-    if not path.is_file():
-        raise DataError(f"config key 'data.{key}': {path} does not exist (its folder: {', '.join(ls(root))})")
+    if (problem := not_a(root, "folder")) is not None:
+        raise DataError(f"config key 'data.dir': {problem}")
+    if (problem := not_a(path, "file")) is not None:
+        raise DataError(f"config key 'data.{key}': {problem} (its folder: {', '.join(ls(root))})")
     table = read_csv(path)
     if table.empty:
         raise DataError(f"{path} has no rows")

@@ -22,6 +22,7 @@ from ..cv.state import prediction_models, retrain
 from ..data.competition import Competition
 from ..run import layout
 from ..run.errors import UserError
+from ..run.paths import shown
 from ..tasks import get_task
 from .table import submission_table, write_submission, write_test_predictions
 
@@ -78,6 +79,8 @@ def predict(cfg: Config, out: Path | None = None) -> Path:
     """Average the test predictions of the models `predict_with` names (the finished folds, the full-data refit
     or both, each model weighing the same; with `seeds`, each seed's) and write `out`
     (outputs/<experiment>/submission.csv), and beside it test_preds.csv, the predictions before labels are chosen."""
+    if out is not None and Path(out).is_dir():
+        raise UserError(f"--out {shown(out)} is a folder: give a file's path, such as {Path(out) / 'submission.csv'}")
     competition = load_competition(cfg, folds=False)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     used, runs = [], []

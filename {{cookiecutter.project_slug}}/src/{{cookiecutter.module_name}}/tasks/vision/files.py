@@ -20,9 +20,9 @@ CUT = "is cut short: the file ends before its image does (a download or copy tha
 
 
 def file_size(path: Path) -> int:
-    """The file's size in bytes; -1 when there is no such file."""
+    """The file's size in bytes; -1 when there is no such file, -2 when a folder has its name."""
     try:
-        return path.stat().st_size if path.is_file() else -1
+        return path.stat().st_size if path.is_file() else -2 if path.is_dir() else -1
     except OSError:
         return -1
 
@@ -81,7 +81,8 @@ def bad_images(paths: pd.Series, decode: bool) -> pd.Series:
         found = pd.Series(list(pool.map(lambda path: why_bad(path, decode), present)), index=present.index)
     reasons = pd.concat(
         [
-            paths[sizes < 0].map(lambda p: f"{p} does not exist"),
+            paths[sizes == -1].map(lambda p: f"{p} does not exist"),
+            paths[sizes == -2].map(lambda p: f"{p} is a folder, not an image file"),
             paths[sizes == 0].map(lambda p: f"{p} is empty (0 bytes)"),
             found.dropna(),
         ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-from pathlib import Path
 
 import timm
 import torch
@@ -12,6 +11,7 @@ from torch import nn
 
 from ...config import ModelConfig
 from ...run.errors import ConfigError
+from ...run.paths import not_a
 
 INPUT_KEYS = ("image",)  # what ImageModel.forward takes from a batch
 
@@ -25,8 +25,8 @@ def check_model(cfg: ModelConfig) -> None:
             f"config key 'model.name': timm has no model {cfg.name!r}"
             + (f"; did you mean {', '.join(close)}?" if close else "; timm.list_models('*resnet*') lists them")
         )
-    if cfg.pretrained and cfg.weights_file and not Path(cfg.weights_file).is_file():
-        raise ConfigError(f"config key 'model.weights_file': {cfg.weights_file} does not exist")
+    if cfg.pretrained and cfg.weights_file and (problem := not_a(cfg.weights_file, "file")) is not None:
+        raise ConfigError(f"config key 'model.weights_file': {problem}")
     if cfg.small_input is True and not has_pool_stem(cfg.name):
         raise ConfigError(f"config key 'model.small_input': {cfg.name} has no stem max-pool to take out")
 
