@@ -27,17 +27,16 @@ def file_size(path: Path) -> int:
         return -1
 
 
-def cut_short(path: Path) -> bool:
-    """A JPEG or PNG that ends before its image does. Other formats are their decoder's to refuse."""
+def ends_whole(path: Path) -> bool:
+    """A JPEG that ends with its end-of-image marker, a PNG with its IEND chunk, or a file of another format (its
+    decoder's to refuse)."""
     with path.open("rb") as file:
         head = file.read(len(PNG))
         file.seek(max(file.seek(0, 2) - len(PNG_END), 0))
         tail = file.read()
     if head.startswith(JPEG):
-        return not tail.endswith(JPEG_END) and not decodes_whole(path)
-    if head.startswith(PNG):
-        return not tail.endswith(PNG_END) and not decodes_whole(path)
-    return False
+        return tail.endswith(JPEG_END)
+    return tail.endswith(PNG_END) if head.startswith(PNG) else True
 
 
 def decodes_whole(path: Path) -> bool:
@@ -64,9 +63,10 @@ def unreadable(path: Path) -> bool:
 
 
 def why_bad(path: Path, decode: bool) -> str | None:
-    if cut_short(path):
+    whole = ends_whole(path)
+    if not whole and not decodes_whole(path):
         return f"{path} {CUT}"
-    if decode and unreadable(path):
+    if (decode or not whole) and unreadable(path):  # a file that ends oddly is decoded once, whatever `decode`
         return f"{path} is not a readable image"
     return None
 
