@@ -1,6 +1,7 @@
 """Tests run offline on CPU: W&B disabled unless a test asks for it, no update checks, no hub."""
 
 import os
+import shutil
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -111,6 +112,17 @@ def two_folds(digits_dir, tmp_path_factory) -> Config:
 def tiny(digits_dir, tmp_path) -> Config:
     """Three folds of one short epoch."""
     return make_cfg(digits_dir, tmp_path / "outputs", n_folds=3, **TINY)
+
+
+def copy_competition(digits_dir: Path, tmp_path: Path) -> Path:
+    """The digits competition's tables, to edit, with its image folders linked."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for name in ("train.csv", "test.csv", "sample_submission.csv"):
+        shutil.copy(digits_dir / name, folder / name)
+    for name in ("train", "test"):
+        (folder / name).symlink_to(digits_dir / name)
+    return folder
 
 
 def exits_with_one_line(main, argv: list[str], capsys, code: int = 2) -> str:

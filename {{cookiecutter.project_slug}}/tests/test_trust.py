@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import PROJECT, exits_with_one_line
+from conftest import PROJECT, copy_competition, exits_with_one_line
 
 import predict as predict_script
 import train as train_script
@@ -29,17 +29,6 @@ from {{ cookiecutter.module_name }}.submission.predict import predict
 
 SHORT = ["--cv.n_folds", "2", "--trainer.max_epochs", "1", "--trainer.limit_train_batches", "3"]
 SHORT += ["--trainer.num_sanity_val_steps", "0", "--trainer.enable_progress_bar", "false"]
-
-
-def copy_competition(digits_dir: Path, tmp_path: Path) -> Path:
-    """The digits competition's tables, to edit, with its image folders linked."""
-    folder = tmp_path / "data"
-    folder.mkdir()
-    for name in ("train.csv", "test.csv", "sample_submission.csv"):
-        shutil.copy(digits_dir / name, folder / name)
-    for name in ("train", "test"):
-        (folder / name).symlink_to(digits_dir / name)
-    return folder
 
 
 def listing(folder: Path) -> list[str]:

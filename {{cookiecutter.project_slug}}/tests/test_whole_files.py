@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import pandas as pd
 import pytest
-from conftest import exits_with_one_line
+from conftest import copy_competition, exits_with_one_line
 
 import predict as predict_script
 import train as train_script
@@ -117,12 +117,7 @@ HEADERS = {  # name: (edit, what the one line must name)
 @pytest.mark.parametrize("case", HEADERS)
 def test_a_csv_header_with_an_empty_or_repeated_name_is_refused(digits_dir, tmp_path, capsys, case):
     change, message = HEADERS[case]
-    folder = tmp_path / "data"
-    folder.mkdir()
-    for name in ("train.csv", "test.csv", "sample_submission.csv"):
-        shutil.copy(digits_dir / name, folder / name)
-    for name in ("train", "test"):
-        (folder / name).symlink_to(digits_dir / name)
+    folder = copy_competition(digits_dir, tmp_path)
     change(folder)
     argv = ["--fold", "0", "--data.dir", str(folder), "--output_dir", str(tmp_path / "outputs")]
     assert message in exits_with_one_line(train_script.main, argv, capsys)
