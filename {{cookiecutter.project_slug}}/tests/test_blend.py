@@ -13,7 +13,7 @@ from conftest import make_cfg
 from blend import main as blend_main
 from {{ cookiecutter.module_name }}.config import save_config
 from {{ cookiecutter.module_name }}.config.metrics import get_metric
-from {{ cookiecutter.module_name }}.cv.artefacts import oof_fingerprint
+from {{ cookiecutter.module_name }}.cv.artefacts import oof_fingerprint, write_cv_json
 from {{ cookiecutter.module_name }}.data.tables import read_csv
 from {{ cookiecutter.module_name }}.ensemble.members import finished
 from {{ cookiecutter.module_name }}.ensemble.report import experiments
@@ -62,7 +62,7 @@ class Demo:
         metric = get_metric(self.cfg.metric)
         score = metric(self.competition.problem.encode(self.train), oof, self.cfg.problem)
         summary = {"metric": self.cfg.metric, "higher_is_better": metric.higher_is_better, "cv": score, "folds": []}
-        (folder / layout.CV).write_text(json.dumps({**summary, "std": 0.0}))
+        write_cv_json({**summary, "std": 0.0}, folder)  # as a merge writes it, tied to its oof.csv
         return folder
 
     def blend(self, *args: str) -> dict:
@@ -119,6 +119,7 @@ def test_members_are_matched_by_id_whatever_their_row_order(demo):
     before = demo.blend("a", "b", "--name", "before")
     for path in (layout.oof(folder), folder / layout.TEST_PREDS):
         edit(path, lambda table: table.iloc[::-1])
+    merged_again(folder)
     # As if predicted again from the models behind the reordered oof.csv.
     (folder / "test_preds.json").write_text(json.dumps({"oof_sha256": oof_fingerprint(layout.oof(folder))}))
     after = demo.blend("a", "b", "--name", "after")
@@ -189,6 +190,12 @@ def edit(path, change):
     change(table).to_csv(path, index=False)
 
 
+def merged_again(folder) -> None:
+    """cv.json as the member's own merge writes it for the oof.csv it now has: a member trained on other rows or
+    labels, or trained again since it predicted."""
+    write_cv_json(json.loads((folder / layout.CV).read_text()), folder)
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -200,6 +207,7 @@ def edit(path, change):
         ("nan", "oof.csv: line 3 of column 'prob_0' holds 'nan', not a finite number"),
         ("stale", "test_preds.csv was not predicted from the models behind"),
         ("unpredicted", "no test_preds.csv; run python predict.py --experiment b first"),
+        ("edited", "b/oof.csv is not the file cv.json was merged from (cut short, edited or replaced since)"),
     ],
 )
 def test_members_that_cannot_be_combined_are_refused_naming_the_difference(demo, capsys, change, message):
@@ -215,9 +223,12 @@ def test_members_that_cannot_be_combined_are_refused_naming_the_difference(demo,
         "target": lambda table: table.assign(label=[other, *table.label[1:]]),
         "nan": lambda table: table.assign(prob_0=["0.1", "nan", *table.prob_0[2:]]),
         "stale": lambda table: table.assign(prob_0=["0.5", *table.prob_0[1:]]),  # trained again since it predicted
+        "edited": lambda table: table.iloc[:-3],  # cut short after its merge
     }
     if change in changes:
         edit(oof_path, changes[change])
+        if change != "edited":
+            merged_again(folder)
     if change == "test rows":
         edit(folder / layout.TEST_PREDS, lambda table: table.assign(id=["x", *table.id[1:]]))
     if change == "unpredicted":

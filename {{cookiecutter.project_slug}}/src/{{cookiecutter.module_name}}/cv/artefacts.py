@@ -50,8 +50,9 @@ def read_cv(folder: Path) -> dict:
 
 def write_cv_json(summary: dict, folder: Path) -> None:
     """cv.json, the last file of an experiment's merge (or a blend's, a floor's): its scores, and the fingerprint
-    of the oof.csv written just before, by which readers know the two belong together."""
-    write_json({**summary, "oof_sha256": oof_fingerprint(layout.oof(folder))}, folder / layout.CV)
+    of the oof.csv written just before (added to `summary`), by which readers know the two belong together."""
+    summary["oof_sha256"] = oof_fingerprint(layout.oof(folder))
+    write_json(summary, folder / layout.CV)
 
 
 def redo(folder: Path) -> str:

@@ -77,8 +77,11 @@ def bad_images(paths: pd.Series, decode: bool) -> pd.Series:
     file that does not decode stops training naming it."""
     sizes = paths.map(file_size)
     present = paths[sizes > 0]
-    with ThreadPoolExecutor() as pool:  # file reads and OpenCV's decoding run outside the GIL
-        found = pd.Series(list(pool.map(lambda path: why_bad(path, decode), present)), index=present.index)
+    if decode:
+        with ThreadPoolExecutor() as pool:  # OpenCV decodes outside the GIL
+            found = pd.Series(list(pool.map(lambda path: why_bad(path, decode), present)), index=present.index)
+    else:  # a few bytes of each file: threads would cost more than they save
+        found = present.map(lambda path: why_bad(path, decode))
     reasons = pd.concat(
         [
             paths[sizes == -1].map(lambda p: f"{p} does not exist"),
