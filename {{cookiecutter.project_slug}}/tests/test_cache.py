@@ -1,6 +1,7 @@
 """The decoded-image cache: built once, read by every fold, rebuilt when an image changes, on by default only
 where the images are larger than what training uses."""
 
+import os
 import shutil
 from dataclasses import replace
 
@@ -48,6 +49,27 @@ def test_a_changed_image_makes_a_new_cache(digits_dir, tmp_path):
     after = cache.open_cache(cfg, "train")
     assert after.path != before.path
     assert (after.get(path) == 255).all() and not (before.get(path) == 255).all()
+
+
+def test_an_image_replaced_by_a_copy_that_keeps_its_size_and_time_makes_a_new_cache(digits_dir, tmp_path):
+    """cp -p, rsync -a or unzip can change the pixels and keep the size and the mtime: the ctime still changes."""
+    data = tmp_path / "digits"
+    shutil.copytree(digits_dir, data)
+    cfg = cached(make_cfg(data, tmp_path / "outputs", n_folds=3))
+    before = cache.open_cache(cfg, "train")
+    by_size = {}
+    for path in before.rows:
+        by_size.setdefault(path.stat().st_size, []).append(path)
+    one, other = next(paths[:2] for paths in by_size.values() if len(paths) > 1 and not np.array_equal(
+        cv2.imread(str(paths[0])), cv2.imread(str(paths[1]))))  # fmt: skip
+    times = one.stat()
+    shutil.copyfile(other, one)  # other pixels, the same number of bytes
+    os.utime(one, ns=(times.st_atime_ns, times.st_mtime_ns))  # and the old mtime, as cp -p keeps it
+    assert one.stat().st_size == times.st_size and one.stat().st_mtime_ns == times.st_mtime_ns
+    after = cache.open_cache(cfg, "train")
+    assert after.path != before.path
+    np.testing.assert_array_equal(after.get(one), after.get(other))
+    assert not np.array_equal(before.get(one), after.get(one))
 
 
 def test_auto_caches_images_larger_than_training_uses_and_not_the_demos(cfg, tmp_path):
