@@ -111,7 +111,7 @@ def break_label(table: pd.DataFrame) -> pd.DataFrame:
         (
             "sample_submission.csv",
             lambda t: t.rename(columns={"label": "Label"}),
-            r"has columns \['id', 'Label'\], but this config writes 'id' and its target columns \['label'\] or one per class",
+            r"has columns \['id', 'Label'\], but this config writes 'id' and its target columns \['label'\] or one",
         ),
         (
             "sample_submission.csv",
