@@ -14,13 +14,20 @@ import predict as predict_script
 import train as train_script
 
 
+@pytest.fixture(scope="module")
+def predicted(two_folds, tmp_path_factory) -> Path:
+    """Two trained folds, merged and predicted (each fold's test predictions too), copied once."""
+    outputs = tmp_path_factory.mktemp("predicted") / "outputs"
+    shutil.copytree(two_folds.output_dir, outputs)
+    predict_script.main(["--data.dir", two_folds.data.dir, "--output_dir", str(outputs)])
+    return outputs
+
+
 @pytest.fixture
-def experiment(two_folds, tmp_path) -> Path:
-    """A copy of two trained folds, merged and predicted, to damage."""
-    shutil.copytree(two_folds.output_dir, tmp_path / "outputs")
-    folder = tmp_path / "outputs" / "vision_baseline"
-    predict_script.main(["--data.dir", two_folds.data.dir, "--output_dir", str(folder.parent)])
-    return folder
+def experiment(predicted, tmp_path) -> Path:
+    """A copy of them to damage."""
+    shutil.copytree(predicted, tmp_path / "outputs")
+    return tmp_path / "outputs" / "vision_baseline"
 
 
 def cut(path: Path, keep: float = 0.5) -> None:

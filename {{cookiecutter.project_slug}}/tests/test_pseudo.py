@@ -11,6 +11,7 @@ import pytest
 from conftest import TINY, make_cfg, needs
 
 from {{ cookiecutter.module_name }}.config import ConfigError
+from {{ cookiecutter.module_name }}.cv.artefacts import write_cv_json
 from {{ cookiecutter.module_name }}.cv.fold import build_module_and_data
 from {{ cookiecutter.module_name }}.cv.loop import train
 from {{ cookiecutter.module_name }}.cv.seeds import seed_config
@@ -128,11 +129,13 @@ def test_sources_that_would_leak_or_cannot_label_are_refused(source):
     shutil.copytree(source.experiment_dir, moved)
     oof = read_csv(layout.oof(moved))
     oof.assign(fold=1 - oof.fold.astype(int)).to_csv(layout.oof(moved), index=False)
+    write_cv_json(json.loads((moved / layout.CV).read_text()), moved)  # as its own merge of those folds wrote it
     refused(replace(cfg, data=replace(cfg.data, pseudo_labels="moved")), ConfigError, "'moved' was made on other folds")
     # Test predictions older than the folds (retrained since): their fingerprint is of another oof.csv.
     stale = layout.experiment_dir(source.output_dir, "stale")
     shutil.copytree(source.experiment_dir, stale)
     layout.oof(stale).write_text(layout.oof(stale).read_text() + "\n")
+    write_cv_json(json.loads((stale / layout.CV).read_text()), stale)  # merged again, not predicted again
     refused(replace(cfg, data=replace(cfg.data, pseudo_labels="stale")), UserError, "run python predict.py")
     mixed = replace(cfg, mixup=replace(cfg.mixup, mixup_alpha=0.2))
     refused(mixed, ConfigError, "mixup mixes class indices")
