@@ -50,6 +50,11 @@ def baked(request, cookies):
     return result
 
 
+def pytest_collection_modifyitems(items):
+    """The test that waits for the both bake's suite runs last, so that every other test runs beside that suite."""
+    items.sort(key=lambda item: item.name == BESIDE)
+
+
 def pytest_collection_finish(session):
     if session.config.option.collectonly or not any(item.name == BESIDE for item in session.items):
         return
