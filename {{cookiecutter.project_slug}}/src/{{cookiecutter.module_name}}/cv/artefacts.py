@@ -143,6 +143,16 @@ def oof_fingerprint(oof: Path) -> str | None:
     return hashlib.sha256(oof.read_bytes()).hexdigest() if oof.exists() else None
 
 
+def merged_from_current_oof(folder: Path) -> bool:
+    """The experiment's cv.json exists and records the fingerprint of the oof.csv beside it as it is now (not one cut
+    short or edited since, nor a cv.json of another version)."""
+    try:
+        recorded = json.loads((folder / layout.CV).read_text()).get("oof_sha256")
+    except (OSError, ValueError, AttributeError):
+        return False
+    return recorded is not None and recorded == oof_fingerprint(layout.oof(folder))
+
+
 def read_fingerprint(test_preds: Path) -> str | None:
     """The oof.csv fingerprint recorded beside test_preds.csv; None where none was."""
     try:

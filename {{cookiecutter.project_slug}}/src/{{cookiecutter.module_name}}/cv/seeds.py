@@ -13,9 +13,8 @@ from ..config import Config, ConfigError, load_config
 from ..data.competition import Competition
 from ..run import layout
 from ..run.errors import DataError
-from .artefacts import oof_fingerprint
+from .artefacts import merged_from_current_oof
 from .oof import cv_summary, read_oof, write_cv
-from .state import recorded_oof
 
 
 def seed_config(cfg: Config, seed: int) -> Config:
@@ -67,8 +66,8 @@ def check_seeds_as_trained(cfg: Config) -> None:
 def seeds_are_current(cfg: Config) -> bool:
     """The experiment's cv.json is of these seeds and newer than each seed's."""
     path = cfg.experiment_dir / layout.CV
-    if not path.exists() or recorded_oof(path) != oof_fingerprint(layout.oof(cfg.experiment_dir)):
-        return False  # cut short or edited since (or by another version): merged again
+    if not merged_from_current_oof(cfg.experiment_dir):
+        return False  # missing, cut short or edited since (or by another version): merged again
     if list(json.loads(path.read_text()).get("seeds", {})) != [str(s) for s in cfg.seeds]:
         return False
     seed_cvs = [run.experiment_dir / layout.CV for run in runs(cfg)]

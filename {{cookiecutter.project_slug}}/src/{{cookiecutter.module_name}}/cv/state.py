@@ -12,7 +12,7 @@ from ..config import Config, ConfigError, config_changes, load_config
 from ..run import layout
 from ..run.errors import UserError
 from ..run.io import write_json
-from .artefacts import oof_fingerprint
+from .artefacts import merged_from_current_oof
 
 
 @dataclass
@@ -84,8 +84,8 @@ def cv_is_current(cfg: Config) -> bool:
     """cv.json exists and was written after every fold finished (a merge killed halfway, or a fold
     retrained since, leaves it missing or older)."""
     cv_json = cfg.experiment_dir / layout.CV
-    if recorded_oof(cv_json) != oof_fingerprint(layout.oof(cfg.experiment_dir)) or not cv_json.exists():
-        return False  # cut short or edited since (or by another version): merged again
+    if not merged_from_current_oof(cfg.experiment_dir):
+        return False  # missing, cut short or edited since (or by another version): merged again
     finished = [cfg.fold_dir(k) / layout.METRICS for k in range(cfg.cv.n_folds)]
     return all(path.exists() and path.stat().st_mtime_ns <= cv_json.stat().st_mtime_ns for path in finished)
 
@@ -94,14 +94,6 @@ def retrain(cfg: Config, fold: int | str) -> str:
     """The command that trains a fold (or the refit) of this experiment anew."""
     config, where = cfg.experiment_dir / layout.CONFIG, cfg.output_dir
     return f"train it again with python train.py --config {config} --output_dir {where} --fold {fold} --force"
-
-
-def recorded_oof(cv_json: Path) -> str | None:
-    """The fingerprint of the oof.csv a cv.json was merged from; None where it reads as none."""
-    try:
-        return json.loads(cv_json.read_text()).get("oof_sha256")
-    except (OSError, ValueError, AttributeError):
-        return None
 
 
 def trained_config(cfg: Config, overrides: list[str]) -> Config:
